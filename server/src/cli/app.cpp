@@ -1,0 +1,91 @@
+#include "cli/app.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "rpc/framing.h"
+
+namespace studyhub::cli {
+
+int fail(const std::string& message) {
+  std::cerr << "studyhub-sandbox: " << message << "\n";
+  return 1;
+}
+
+namespace {
+
+int usage_error(const std::string& reason) {
+  std::cerr << "studyhub-sandbox: " << reason << "\n"
+            << "Run 'studyhub-sandbox --help' for usage.\n";
+  return 2;
+}
+
+int not_built_yet(const std::string& name) {
+  return fail("'" + name + "' is not available in version " + std::string(kVersion) +
+              " yet; for now use 'serve' or see 'studyhub-sandbox --help'");
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"Publish a front-end sandbox to a live, shareable URL.", "studyhub-sandbox"};
+  app.set_version_flag("--version", std::string(kServerName) + " " + kVersion);
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "Server log on stderr: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  ServeOptions serve;
+  serve.max_message_bytes = rpc::kDefaultMaxMessageBytes;
+  auto* serve_cmd = app.add_subcommand("serve", "Speak JSON-RPC 2.0 (LSP framing) on stdin/stdout");
+  bool stdio = true;
+  serve_cmd->add_flag("--stdio", stdio, "Use stdin/stdout (the default and only transport)");
+  serve_cmd->add_option("--max-message-bytes", serve.max_message_bytes,
+                        "Refuse messages larger than this (default 64 MiB)")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 32));
+
+  std::string dir = ".";
+  bool json_output = false;
+  std::string name;
+  bool dry_run = false;
+  auto* publish_cmd = app.add_subcommand("publish", "Build DIR and publish it; prints the URL");
+  publish_cmd->add_option("DIR", dir, "Sandbox folder (default: the current directory)");
+  publish_cmd->add_option("--name", name, "Sandbox name in the URL (default: the folder's name)");
+  publish_cmd->add_flag("--json", json_output, "One JSON object per line for each event");
+  publish_cmd->add_flag("--dry-run", dry_run, "Show what would be sent, build nothing");
+
+  auto* snapshot_cmd = app.add_subcommand("snapshot", "Show what a publish of DIR would send");
+  snapshot_cmd->add_option("DIR", dir, "Sandbox folder (default: the current directory)");
+  snapshot_cmd->add_flag("--json", json_output, "Print the full manifest as JSON");
+
+  auto* list_cmd = app.add_subcommand("list", "List published sandboxes");
+  list_cmd->add_flag("--json", json_output, "Print the list as JSON");
+
+  auto* host_cmd = app.add_subcommand("host", "Serve published sandboxes on 127.0.0.1 in the foreground");
+  auto* runner_cmd = app.add_subcommand("runner", "Serve the docker-run API backed by the local runner");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+  log::set_level(*log::parse_level(log_level));
+
+  if (serve_cmd->parsed()) return run_serve(serve);
+  for (auto* cmd : {publish_cmd, snapshot_cmd, list_cmd, host_cmd, runner_cmd})
+    if (cmd->parsed()) return not_built_yet(cmd->get_name());
+  return usage_error("a subcommand is required");
+}
+
+}  // namespace studyhub::cli
