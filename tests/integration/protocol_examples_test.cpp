@@ -1,0 +1,72 @@
+// Replays every conversation in protocol/examples against the real server. The server's answers
+// must have the example's shape: the same keys, the same types, and the same values except for
+// keys the example marks as varying. So the documented contract and the server cannot drift.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "rpc/framing.h"
+#include "support/rpc_client.h"
+
+using namespace studyhub::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+void shape_match(const json& expected, const json& actual, const std::string& where,
+                 const std::set<std::string>& varies, const std::string& key = "") {
+  CAPTURE(where);
+  if (varies.count(key)) {
+    CHECK(actual.type() == expected.type());
+    return;
+  }
+  if (expected.is_object()) {
+    REQUIRE(actual.is_object());
+    for (auto& [k, v] : expected.items()) {
+      CHECK_MESSAGE(actual.contains(k), (where + "/" + k + " missing from the server's message"));
+      if (actual.contains(k)) shape_match(v, actual[k], where + "/" + k, varies, k);
+    }
+    for (auto& [k, v] : actual.items())
+      CHECK_MESSAGE(expected.contains(k), (where + "/" + k + " sent by the server but not in the example"));
+  } else if (expected.is_array()) {
+    REQUIRE(actual.is_array());
+    CHECK(actual.size() == expected.size());
+    for (size_t i = 0; i < std::min(actual.size(), expected.size()); ++i)
+      shape_match(expected[i], actual[i], where + "/" + std::to_string(i), varies);
+  } else {
+    CHECK_MESSAGE(actual == expected, (where + ": expected " + expected.dump() + ", got " + actual.dump()));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("every protocol example replays against the server") {
+  std::vector<fs::path> files;
+  for (auto& entry : fs::directory_iterator(fs::path(protocol_dir()) / "examples"))
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  REQUIRE(files.size() >= 8);
+
+  for (const auto& file : files) {
+    SUBCASE(file.filename().c_str()) {
+      json example = json::parse(std::ifstream(file));
+      RpcClient c;
+      if (example.value("initialize", false)) c.initialize();
+      for (auto& entry : example["messages"]) {
+        if (entry["from"] == "client") {
+          if (entry.contains("raw")) c.send_raw(studyhub::rpc::encode_frame(entry["raw"].get<std::string>()));
+          else if (entry.contains("rawBytes")) c.send_raw(entry["rawBytes"].get<std::string>());
+          else c.send(entry["message"]);
+          continue;
+        }
+        auto actual = c.next();
+        REQUIRE_MESSAGE(actual, (file.filename().string() + ": the server did not send " + entry["message"].dump()));
+        std::set<std::string> varies{"version", "processId"};
+        for (auto& k : entry.value("varies", json::array())) varies.insert(k.get<std::string>());
+        shape_match(entry["message"], *actual, file.filename().string(), varies);
+      }
+      if (example.contains("exitStatus")) CHECK(c.process().wait(5s) == example["exitStatus"].get<int>());
+    }
+  }
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Validates every message in protocol/examples against the JSON Schemas in protocol/schemas.
+
+Each method used in an example must have its schemas (params for client requests and notifications
+and for server notifications, result for answers) unless the example lists it as undocumented.
+Exit status 0 when everything validates; prints one line per problem otherwise.
+"""
+import json
+import pathlib
+import sys
+
+import jsonschema
+
+root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parents[2] / "protocol")
+schemas = {p.name: json.loads(p.read_text()) for p in (root / "schemas").glob("*.json")}
+NO_PARAMS = {"initialized", "exit", "shutdown"}
+problems = []
+checked = 0
+
+
+def schema_for(method, part):
+    return schemas.get(method.replace("/", "_") + "." + part + ".json")
+
+
+def validate(instance, schema, where, expect_invalid=False):
+    global checked
+    checked += 1
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(instance))
+    if expect_invalid:
+        if not errors:
+            problems.append(f"{where}: marked invalid, yet its schema accepts it")
+        return
+    for error in errors:
+        problems.append(f"{where}: {error.message} at {list(error.absolute_path)}")
+
+
+for schema_name, schema in schemas.items():
+    try:
+        jsonschema.Draft7Validator.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        problems.append(f"schemas/{schema_name}: not a valid draft-07 schema: {e.message}")
+
+examples = sorted((root / "examples").glob("*.json"))
+if not examples:
+    problems.append("no examples found")
+for path in examples:
+    example = json.loads(path.read_text())
+    undocumented = set(example.get("undocumented", []))
+    methods_by_id = {}
+    for i, entry in enumerate(example["messages"]):
+        where = f"{path.name} message {i}"
+        message = entry.get("message")
+        if message is None:
+            continue
+        method = message.get("method")
+        if method is not None:
+            if "id" in message:
+                methods_by_id[json.dumps(message["id"])] = method
+            if method in undocumented or method in NO_PARAMS:
+                continue
+            schema = schema_for(method, "params")
+            if schema is None:
+                problems.append(f"{where}: no schema protocol/schemas/{method.replace('/', '_')}.params.json")
+            else:
+                validate(message.get("params", {}), schema, where + f" ({method} params)",
+                         expect_invalid=entry.get("invalid", False))
+        elif "error" in message:
+            validate(message["error"], schemas["error.json"], where + " (error)")
+        elif "result" in message:
+            method = methods_by_id.get(json.dumps(message.get("id")))
+            if method is None:
+                problems.append(f"{where}: a result for an id no request in the example used")
+                continue
+            schema = schema_for(method, "result")
+            if schema is None:
+                problems.append(f"{where}: no schema protocol/schemas/{method.replace('/', '_')}.result.json")
+            else:
+                validate(message["result"], schema, where + f" ({method} result)")
+
+for p in problems:
+    print(p)
+print(f"protocol examples: {checked} messages checked against their schemas in {len(examples)} "
+      f"examples, {len(problems)} problems")
+sys.exit(1 if problems else 0)
