@@ -47,7 +47,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::map<std::string, 
   for (auto& s : argv) args.push_back(s.data());
   args.push_back(nullptr);
 
-  int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
+  int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(in[0]);
   ::close(out[1]);

@@ -83,7 +83,8 @@ int run(int argc, char** argv) {
   log::set_level(*log::parse_level(log_level));
 
   if (serve_cmd->parsed()) return run_serve(serve);
-  for (auto* cmd : {publish_cmd, snapshot_cmd, list_cmd, host_cmd, runner_cmd})
+  if (snapshot_cmd->parsed()) return run_snapshot({.dir = dir, .json = json_output});
+  for (auto* cmd : {publish_cmd, list_cmd, host_cmd, runner_cmd})
     if (cmd->parsed()) return not_built_yet(cmd->get_name());
   return usage_error("a subcommand is required");
 }

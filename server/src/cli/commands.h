@@ -11,6 +11,12 @@ struct ServeOptions {
 };
 int run_serve(const ServeOptions& options);
 
+struct SnapshotCommandOptions {
+  std::string dir = ".";
+  bool json = false;
+};
+int run_snapshot(const SnapshotCommandOptions& options);
+
 // Prints the one-sentence error for a failure and returns 1.
 int fail(const std::string& message);
 

@@ -9,8 +9,11 @@
 namespace studyhub {
 
 struct Error {
-  std::string message;  // one sentence: what failed, why, what to do
+  std::string message;     // one sentence: what failed, why, what to do
+  bool cancelled = false;  // the user asked to stop; not a failure to report loudly
 };
+
+inline Error cancelled_error() { return Error{"cancelled", true}; }
 
 // A value or the error that prevented it (std::expected arrives only with C++23).
 template <class T, class E = Error>

@@ -1,0 +1,40 @@
+// The optional .studyhub-sandbox.json at a sandbox folder's root. Flags beat the environment,
+// the environment beats this file, this file beats the defaults.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace studyhub::settings {
+
+inline constexpr const char* kSettingsFileName = ".studyhub-sandbox.json";
+
+struct SnapshotLimits {
+  uint64_t max_files = 20'000;
+  uint64_t max_total_bytes = 256ull << 20;
+  uint64_t max_file_bytes = 50ull << 20;
+};
+
+struct WorkspaceSettings {
+  std::optional<std::string> name;        // sandbox name in the URL
+  std::optional<std::string> preset;      // create-react-app | vite | npm | static
+  std::optional<std::string> output_dir;  // the built site's folder
+  std::optional<std::string> target;      // local | docker-run
+  std::vector<std::string> ignore;        // extra exclusions, gitignore syntax
+  std::vector<std::string> include;       // opt back in to built-in exclusions (".env.example")
+  SnapshotLimits limits;
+  std::vector<std::string> warnings;      // unknown keys and similar, worth showing the user
+};
+
+// Parses the file's text; errors name the file, the key and what is expected.
+Result<WorkspaceSettings> parse_workspace_settings(std::string_view text);
+
+// Reads <folder>/.studyhub-sandbox.json; defaults when it does not exist.
+Result<WorkspaceSettings> load_workspace_settings(const std::filesystem::path& folder);
+
+}  // namespace studyhub::settings

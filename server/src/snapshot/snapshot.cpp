@@ -1,0 +1,576 @@
+#include "snapshot/snapshot.h"
+
+#include <git2/sys/repository.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/file_lock.h"
+#include "snapshot/content.h"
+#include "snapshot/git.h"
+#include "snapshot/ignore_rules.h"
+
+namespace studyhub::snapshot {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path shadow_repo_path(const fs::path& state_dir) { return state_dir / "shadow.git"; }
+
+namespace {
+
+// ---------------------------------------------------------------- small file helpers
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  if (in) s << in.rdbuf();
+  return s.str();
+}
+
+// Writes via a temporary file and rename, so a crash never leaves half a file.
+bool write_file_atomic(const fs::path& p, std::string_view content) {
+  fs::path tmp = p;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out.write(content.data(), static_cast<std::streamsize>(content.size()))) return false;
+  }
+  std::error_code ec;
+  fs::rename(tmp, p, ec);
+  return !ec;
+}
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KB", "MB", "GB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1000 && u < 3) v /= 1000, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+// ---------------------------------------------------------------- where the folder sits
+
+struct Location {
+  fs::path folder;     // canonical
+  fs::path root;       // the work root handed to libgit2
+  std::string prefix;  // folder relative to root; empty when they are the same
+  std::string info_exclude;  // the user's .git/info/exclude, relative to root
+  bool has_git_dir = false;  // the folder itself holds a .git
+};
+
+Result<Location> locate(const fs::path& requested) {
+  std::error_code ec;
+  fs::path folder = fs::canonical(requested, ec);
+  if (ec) return Error{"cannot open the folder " + requested.string() + ": " + ec.message()};
+  if (!fs::is_directory(folder, ec)) return Error{requested.string() + " is not a folder; pass the sandbox's folder"};
+  Location loc;
+  loc.folder = folder;
+  loc.root = folder;
+  loc.has_git_dir = fs::exists(folder / ".git", ec);
+
+  git_buf found = GIT_BUF_INIT;
+  if (git_repository_discover(&found, folder.c_str(), 0, nullptr) == 0) {
+    git_repository* raw = nullptr;
+    // Opening only reads the user's repository; nothing in it is written.
+    if (git_repository_open_ext(&raw, found.ptr, GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) == 0) {
+      git::Repository user(raw);
+      if (const char* workdir = git_repository_workdir(user.get())) {
+        fs::path root = fs::canonical(workdir, ec);
+        std::string rel = ec ? std::string("..") : folder.lexically_relative(root).generic_string();
+        if (!ec && rel != ".." && !rel.starts_with("../")) {
+          loc.root = root;
+          loc.prefix = rel == "." ? "" : rel;
+          loc.info_exclude = read_file(fs::path(git_repository_commondir(user.get())) / "info" / "exclude");
+        }
+      }
+    }
+    git_buf_dispose(&found);
+  }
+  git_error_clear();
+  return loc;
+}
+
+// ---------------------------------------------------------------- the shadow repository
+
+Result<git::Repository> open_shadow(const fs::path& state_dir) {
+  fs::path path = shadow_repo_path(state_dir);
+  git_repository* raw = nullptr;
+  if (git_repository_open_bare(&raw, path.c_str()) == 0) return git::Repository(raw);
+
+  // First use: create it under a lock, so two processes do not initialize it at once.
+  auto lock = FileLock::acquire(state_dir / "shadow.lock");
+  if (!lock) return lock.error();
+  if (git_repository_open_bare(&raw, path.c_str()) == 0) return git::Repository(raw);
+  fs::path tmp = state_dir / ("shadow.git.new." + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  if (git_repository_init(&raw, tmp.c_str(), /*bare=*/1) != 0)
+    return git::failure("cannot create the shadow repository in " + state_dir.string());
+  git::Repository repo(raw);
+  git_config* cfg = nullptr;
+  if (git_repository_config(&cfg, repo.get()) == 0) {
+    // Blobs byte-exact and modes exactly as on disk, whatever the platform guessed.
+    git_config_set_bool(cfg, "core.filemode", 1);
+    git_config_set_bool(cfg, "core.symlinks", 1);
+    git_config_set_bool(cfg, "core.ignorecase", 0);
+    git_config_set_string(cfg, "core.autocrlf", "false");
+    git_config_set_bool(cfg, "core.precomposeunicode", 0);
+    git_config_free(cfg);
+  }
+  fs::create_directories(tmp / "info", ec);
+  if (!write_file_atomic(tmp / "info" / "attributes", "* -text -filter -ident -eol\n"))
+    return Error{"cannot write the shadow repository's attributes in " + tmp.string()};
+  repo.reset();
+  fs::rename(tmp, path, ec);
+  if (ec) return Error{"cannot create the shadow repository " + path.string() + ": " + ec.message()};
+  if (git_repository_open_bare(&raw, path.c_str()) != 0) return git::failure("cannot open the shadow repository");
+  return git::Repository(raw);
+}
+
+// A fresh handle on the shadow repository with its work root and in-memory ignore rules.
+Result<git::Repository> open_work_repo(const fs::path& state_dir, const fs::path& root, const std::string& rules) {
+  auto repo = open_shadow(state_dir);
+  if (!repo) return repo;
+  if (git_repository_set_workdir(repo->get(), root.c_str(), /*update_gitlink=*/0) != 0)
+    return git::failure("cannot point the shadow repository at " + root.string());
+  if (!rules.empty() && git_ignore_add_rule(repo->get(), rules.c_str()) != 0)
+    return git::failure("cannot read the ignore rules");
+  return repo;
+}
+
+// ---------------------------------------------------------------- per-folder state
+
+struct FolderState {
+  fs::path dir;  // <shadow>/sandbox/<key>
+  std::string key;
+  std::string ref() const { return "refs/sandboxes/" + key; }
+};
+
+FolderState folder_state(const fs::path& state_dir, const fs::path& folder) {
+  git_oid oid;
+  std::string p = folder.string();
+  git_odb_hash(&oid, p.data(), p.size(), GIT_OBJECT_BLOB);
+  std::string key = git::hex(oid);
+  return {shadow_repo_path(state_dir) / "sandbox" / key, key};
+}
+
+// blob id -> binary, so an unchanged file is never read again to classify it.
+std::unordered_map<std::string, bool> load_binary_cache(const fs::path& file) {
+  std::unordered_map<std::string, bool> cache;
+  std::string text = read_file(file);
+  std::string_view v = text;
+  while (v.size() >= GIT_OID_HEXSZ + 2) {
+    cache.emplace(std::string(v.substr(0, GIT_OID_HEXSZ)), v[GIT_OID_HEXSZ + 1] == '1');
+    size_t eol = v.find('\n');
+    if (eol == std::string_view::npos) break;
+    v.remove_prefix(eol + 1);
+  }
+  return cache;
+}
+
+// ---------------------------------------------------------------- the snapshot itself
+
+class Snapshotter {
+ public:
+  Snapshotter(const settings::WorkspaceSettings& settings, const SnapshotOptions& options)
+      : settings_(settings), options_(options) {}
+
+  Result<Snapshot> run(const fs::path& requested);
+
+ private:
+  void progress(std::string_view stage, int percent) {
+    if (options_.progress) options_.progress(stage, percent);
+  }
+  bool cancelled() const { return options_.stop.stop_requested(); }
+  std::string rel(std::string_view path) const {
+    return loc_.prefix.empty() ? std::string(path) : std::string(path.substr(loc_.prefix.size() + 1));
+  }
+  std::string rules_text(bool with_publish_rules) const;
+  std::string attribute_ignored(const std::string& path);
+  std::optional<std::string> link_escapes(const std::string& path) const;
+  Status apply_changes(git_index* index, bool recheck_all);
+  Status check_limits(git_index* index) const;
+  Result<git_oid> write_tree(git_index* index);
+  Result<std::string> record_commit(const git_oid& tree, size_t files);
+  void fill_manifest(git_index* index);
+
+  const settings::WorkspaceSettings& settings_;
+  const SnapshotOptions& options_;
+  Location loc_;
+  FolderState state_;
+  git::Repository repo_;
+  git::Repository attribution_repo_;  // the same rules minus .sandboxignore, opened on demand
+  std::string sandboxignore_;
+  Snapshot out_;
+};
+
+std::string Snapshotter::rules_text(bool with_publish_rules) const {
+  // libgit2 lets the last matching in-memory rule win, and in-memory rules win over .gitignore.
+  std::string rules = loc_.info_exclude;
+  if (!rules.empty() && rules.back() != '\n') rules.push_back('\n');
+  rules += rebase_rules(builtin_rules(settings_.include), loc_.prefix);
+  if (with_publish_rules) {
+    std::string extra;
+    for (const auto& p : settings_.ignore) extra.append(p).append("\n");
+    rules += rebase_rules(extra, loc_.prefix);
+    rules += rebase_rules(sandboxignore_, loc_.prefix);
+  }
+  return rules;
+}
+
+std::string Snapshotter::attribute_ignored(const std::string& path) {
+  if (auto builtin = builtin_reason(rel(path))) return *builtin;
+  if (!attribution_repo_) {
+    auto repo = open_work_repo(options_.state_dir, loc_.root, rules_text(false));
+    if (!repo) return "gitignore";
+    attribution_repo_ = std::move(repo.value());
+  }
+  int ignored = 0;
+  git_ignore_path_is_ignored(&ignored, attribution_repo_.get(), path.c_str());
+  return ignored ? "gitignore" : "sandboxignore";
+}
+
+std::optional<std::string> Snapshotter::link_escapes(const std::string& path) const {
+  std::error_code ec;
+  fs::path target = fs::read_symlink(loc_.root / path, ec);
+  if (ec) return "cannot be read";
+  if (target.is_absolute()) return "points to the absolute path " + target.string();
+  fs::path resolved = (fs::path(rel(path)).parent_path() / target).lexically_normal();
+  std::string r = resolved.generic_string();
+  if (r == ".." || r.starts_with("../")) return "points outside the folder (" + target.string() + ")";
+  return std::nullopt;
+}
+
+Status Snapshotter::apply_changes(git_index* index, bool recheck_all) {
+  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS | GIT_DIFF_INCLUDE_IGNORED |
+               GIT_DIFF_INCLUDE_TYPECHANGE | GIT_DIFF_DISABLE_PATHSPEC_MATCH | GIT_DIFF_UPDATE_INDEX;
+  char* spec = loc_.prefix.data();
+  if (!loc_.prefix.empty()) opts.pathspec = {&spec, 1};
+  opts.progress_cb = [](const git_diff*, const char*, const char*, void* payload) -> int {
+    return static_cast<Snapshotter*>(payload)->cancelled() ? GIT_EUSER : 0;
+  };
+  opts.payload = this;
+
+  git_diff* raw = nullptr;
+  int rc = git_diff_index_to_workdir(&raw, repo_.get(), index, &opts);
+  if (cancelled()) return cancelled_error();
+  if (rc != 0) return git::failure("cannot read the folder " + loc_.folder.string());
+  git::Diff diff(raw);
+
+  std::vector<std::string> to_add, to_remove;
+  std::vector<std::pair<uint64_t, std::string>> oversize;
+  for (size_t i = 0, n = git_diff_num_deltas(diff.get()); i < n; ++i) {
+    const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+    std::string path = d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
+    switch (d->status) {
+      case GIT_DELTA_IGNORED:
+        out_.excluded.push_back({rel(path), attribute_ignored(path)});
+        break;
+      case GIT_DELTA_DELETED:
+        if (path == ".gitignore" || path.ends_with("/.gitignore")) recheck_all = true;
+        to_remove.push_back(path);
+        break;
+      case GIT_DELTA_UNTRACKED:
+      case GIT_DELTA_MODIFIED:
+      case GIT_DELTA_TYPECHANGE: {
+        if (path.ends_with("/")) {  // a directory libgit2 would not enter: another repository
+          out_.excluded.push_back({rel(path), "nested-repository"});
+          out_.warnings.push_back(rel(path) + " is a separate git repository and was left out");
+          if (d->status != GIT_DELTA_UNTRACKED) to_remove.push_back(path);
+          break;
+        }
+        if (path == ".gitignore" || path.ends_with("/.gitignore")) recheck_all = true;
+        uint16_t mode = d->new_file.mode;
+        if (mode == GIT_FILEMODE_LINK) {
+          if (auto why = link_escapes(path)) {
+            out_.excluded.push_back({rel(path), "symlink-outside"});
+            out_.warnings.push_back("the link " + rel(path) + " " + *why + "; it was left out");
+            if (d->status != GIT_DELTA_UNTRACKED) to_remove.push_back(path);
+            break;
+          }
+        } else if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) {
+          out_.excluded.push_back({rel(path), "special-file"});
+          break;
+        }
+        if (d->new_file.size > settings_.limits.max_file_bytes) oversize.emplace_back(d->new_file.size, rel(path));
+        to_add.push_back(path);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  if (!oversize.empty()) {
+    std::sort(oversize.rbegin(), oversize.rend());
+    std::string list;
+    for (size_t i = 0; i < std::min<size_t>(oversize.size(), 5); ++i)
+      list += (i ? ", " : "") + oversize[i].second + " (" + human_bytes(oversize[i].first) + ")";
+    return Error{std::to_string(oversize.size()) + " file(s) exceed the single-file limit of " +
+                 human_bytes(settings_.limits.max_file_bytes) + ": " + list +
+                 "; raise limits.maxFileBytes in .studyhub-sandbox.json or list them in .sandboxignore"};
+  }
+
+  for (size_t i = 0; i < to_add.size(); ++i) {
+    if (cancelled()) return cancelled_error();
+    if (i % 256 == 0) progress("hashing files", static_cast<int>(10 + 80 * i / to_add.size()));
+    if (git_index_add_bypath(index, to_add[i].c_str()) != 0) {
+      std::error_code ec;
+      if (!fs::exists(fs::symlink_status(loc_.root / to_add[i], ec))) continue;  // deleted meanwhile
+      return git::failure("cannot read " + (loc_.folder / rel(to_add[i])).string());
+    }
+  }
+  for (const auto& path : to_remove) git_index_remove_bypath(index, path.c_str());
+  git_error_clear();
+
+  if (recheck_all) {
+    // The rules changed since the last snapshot: files recorded then may be excluded now.
+    std::vector<std::string> now_ignored;
+    for (size_t i = 0, n = git_index_entrycount(index); i < n; ++i) {
+      const git_index_entry* e = git_index_get_byindex(index, i);
+      int ignored = 0;
+      if (git_ignore_path_is_ignored(&ignored, repo_.get(), e->path) == 0 && ignored) now_ignored.push_back(e->path);
+    }
+    for (const auto& path : now_ignored) {
+      out_.excluded.push_back({rel(path), attribute_ignored(path)});
+      git_index_remove_bypath(index, path.c_str());
+    }
+  }
+  return ok_status();
+}
+
+Status Snapshotter::check_limits(git_index* index) const {
+  const auto& limits = settings_.limits;
+  size_t count = git_index_entrycount(index);
+  uint64_t total = 0;
+  for (size_t i = 0; i < count; ++i) total += git_index_get_byindex(index, i)->file_size;
+  if (count <= limits.max_files && total <= limits.max_total_bytes) return ok_status();
+
+  if (count > limits.max_files) {
+    std::map<std::string, size_t> per_dir;  // where the files are, to point at what to exclude
+    for (size_t i = 0; i < count; ++i) {
+      std::string r = rel(git_index_get_byindex(index, i)->path);
+      auto slash = r.find('/');
+      per_dir[slash == std::string::npos ? "." : r.substr(0, slash + 1)]++;
+    }
+    std::vector<std::pair<size_t, std::string>> dirs;
+    for (auto& [d, n] : per_dir) dirs.emplace_back(n, d);
+    std::sort(dirs.rbegin(), dirs.rend());
+    std::string list;
+    for (size_t i = 0; i < std::min<size_t>(dirs.size(), 5); ++i)
+      list += (i ? ", " : "") + dirs[i].second + " (" + std::to_string(dirs[i].first) + " files)";
+    return Error{"the folder holds " + std::to_string(count) + " files, more than the limit of " +
+                 std::to_string(limits.max_files) + " (most in " + list +
+                 "); raise limits.maxFiles in .studyhub-sandbox.json or exclude folders with .sandboxignore"};
+  }
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (size_t i = 0; i < count; ++i) {
+    const git_index_entry* e = git_index_get_byindex(index, i);
+    files.emplace_back(e->file_size, rel(e->path));
+  }
+  std::partial_sort(files.begin(), files.begin() + std::min<size_t>(5, files.size()), files.end(),
+                    std::greater<>());
+  std::string list;
+  for (size_t i = 0; i < std::min<size_t>(files.size(), 5); ++i)
+    list += (i ? ", " : "") + files[i].second + " (" + human_bytes(files[i].first) + ")";
+  return Error{"the folder holds " + human_bytes(total) + ", more than the limit of " +
+               human_bytes(limits.max_total_bytes) + " (largest: " + list +
+               "); raise limits.maxTotalBytes in .studyhub-sandbox.json or exclude files with .sandboxignore"};
+}
+
+Result<git_oid> Snapshotter::write_tree(git_index* index) {
+  git_oid root_tree;
+  if (git_index_write_tree_to(&root_tree, index, repo_.get()) != 0) return git::failure("cannot record the snapshot");
+  if (loc_.prefix.empty()) return root_tree;
+  git_tree* raw_tree = nullptr;
+  git_tree_entry* raw_entry = nullptr;
+  if (git_tree_lookup(&raw_tree, repo_.get(), &root_tree) != 0) return git::failure("cannot read the snapshot");
+  git::Tree tree(raw_tree);
+  if (git_tree_entry_bypath(&raw_entry, tree.get(), loc_.prefix.c_str()) == 0) {
+    git::TreeEntry entry(raw_entry);
+    return *git_tree_entry_id(entry.get());
+  }
+  git_error_clear();
+  // Nothing included: the snapshot is the empty tree.
+  git_treebuilder* raw_builder = nullptr;
+  git_oid empty;
+  if (git_treebuilder_new(&raw_builder, repo_.get(), nullptr) != 0) return git::failure("cannot record the snapshot");
+  git::TreeBuilder builder(raw_builder);
+  if (git_treebuilder_write(&empty, builder.get()) != 0) return git::failure("cannot record the snapshot");
+  return empty;
+}
+
+Result<std::string> Snapshotter::record_commit(const git_oid& tree_id, size_t files) {
+  git_oid parent_id;
+  git::Commit parent;
+  std::string ref = state_.ref();
+  if (git_reference_name_to_id(&parent_id, repo_.get(), ref.c_str()) == 0) {
+    git_commit* raw = nullptr;
+    if (git_commit_lookup(&raw, repo_.get(), &parent_id) == 0) {
+      parent.reset(raw);
+      if (git_oid_equal(git_commit_tree_id(raw), &tree_id)) return git::hex(parent_id);  // unchanged
+    }
+  }
+  git_error_clear();
+  git_tree* raw_tree = nullptr;
+  if (git_tree_lookup(&raw_tree, repo_.get(), &tree_id) != 0) return git::failure("cannot read the snapshot");
+  git::Tree tree(raw_tree);
+  git_signature* raw_sig = nullptr;
+  if (git_signature_now(&raw_sig, "studyhub-sandbox", "studyhub-sandbox@localhost") != 0)
+    return git::failure("cannot sign the snapshot");
+  git::Signature sig(raw_sig);
+  std::string message = "snapshot of " + loc_.folder.string() + "\n\n" + std::to_string(files) + " files\n";
+  const git_commit* parents[] = {parent.get()};
+  git_oid commit_id;
+  if (git_commit_create(&commit_id, repo_.get(), ref.c_str(), sig.get(), sig.get(), "UTF-8", message.c_str(),
+                        tree.get(), parent ? 1 : 0, parents) != 0)
+    return git::failure("cannot record the snapshot's commit");
+  return git::hex(commit_id);
+}
+
+void Snapshotter::fill_manifest(git_index* index) {
+  fs::path cache_file = state_.dir / "binary";
+  auto cache = load_binary_cache(cache_file);
+  bool cache_changed = false;
+  git_odb* raw_odb = nullptr;
+  git_repository_odb(&raw_odb, repo_.get());
+  git::Odb odb(raw_odb);
+
+  size_t count = git_index_entrycount(index);
+  out_.files.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const git_index_entry* e = git_index_get_byindex(index, i);
+    SnapshotFile f{.path = rel(e->path), .size = e->file_size, .mode = e->mode, .blob = git::hex(e->id)};
+    auto hit = cache.find(f.blob);
+    if (hit != cache.end()) {
+      f.binary = hit->second;
+    } else {
+      git_odb_object* raw = nullptr;
+      if (odb && git_odb_read(&raw, odb.get(), &e->id) == 0) {
+        git::OdbObject object(raw);
+        f.binary = e->mode != GIT_FILEMODE_LINK && is_binary(git_odb_object_data(raw), git_odb_object_size(raw));
+      }
+      cache.emplace(f.blob, f.binary);
+      cache_changed = true;
+    }
+    out_.bytes += f.size;
+    out_.files.push_back(std::move(f));
+  }
+  if (cache_changed || cache.size() > count) {
+    std::string text;
+    text.reserve(count * (GIT_OID_HEXSZ + 3));
+    for (const auto& f : out_.files) text.append(f.blob).append(f.binary ? " 1\n" : " 0\n");
+    write_file_atomic(cache_file, text);
+  }
+}
+
+Result<Snapshot> Snapshotter::run(const fs::path& requested) {
+  git::init_once();
+  progress("reading the folder", 0);
+  auto loc = locate(requested);
+  if (!loc) return loc.error();
+  loc_ = std::move(loc.value());
+  out_.folder = loc_.folder;
+  sandboxignore_ = read_file(loc_.folder / kSandboxIgnoreFile);
+
+  auto repo = open_work_repo(options_.state_dir, loc_.root, rules_text(true));
+  if (!repo) return repo.error();
+  repo_ = std::move(repo.value());
+
+  if (!loc_.prefix.empty()) {
+    // A folder the enclosing repository ignores would come out empty: use its own rules alone.
+    int ignored = 0;
+    if (git_ignore_path_is_ignored(&ignored, repo_.get(), (loc_.prefix + "/").c_str()) == 0 && ignored) {
+      out_.warnings.push_back("the enclosing repository's ignore rules exclude this folder; only its own rules apply");
+      loc_.root = loc_.folder;
+      loc_.prefix.clear();
+      loc_.info_exclude.clear();
+      auto own = open_work_repo(options_.state_dir, loc_.root, rules_text(true));
+      if (!own) return own.error();
+      repo_ = std::move(own.value());
+    }
+  }
+
+  state_ = folder_state(options_.state_dir, loc_.folder);
+  std::error_code ec;
+  fs::create_directories(state_.dir, ec);
+  if (ec) return Error{"cannot write the state directory " + state_.dir.string() + ": " + ec.message()};
+  // One snapshot of a folder at a time across processes; different folders proceed in parallel.
+  auto lock = FileLock::acquire(state_.dir / "lock");
+  if (!lock) return lock.error();
+
+  git_index* raw_index = nullptr;
+  if (git_index_open(&raw_index, (state_.dir / "index").c_str()) != 0) {
+    // A damaged stat cache costs time, never correctness: drop it and start from scratch.
+    fs::remove(state_.dir / "index", ec);
+    if (git_index_open(&raw_index, (state_.dir / "index").c_str()) != 0)
+      return git::failure("cannot open the snapshot index");
+  }
+  git::Index index(raw_index);
+  git_repository_set_index(repo_.get(), index.get());
+
+  // The layout and the rules decide what the saved index means; when they change, start over
+  // (layout) or re-check every recorded file against the rules (rules).
+  std::string layout = loc_.root.string() + "\n" + loc_.prefix;
+  std::string fingerprint = rules_text(true);
+  if (!loc_.prefix.empty()) {  // .gitignore files above the folder, which no diff will show changing
+    fs::path dir = loc_.root;
+    fingerprint += read_file(dir / ".gitignore");
+    fs::path prefix(loc_.prefix);
+    for (auto part = prefix.begin(); part != prefix.end() && std::next(part) != prefix.end(); ++part) {
+      dir /= *part;
+      fingerprint += read_file(dir / ".gitignore");
+    }
+  }
+  git_oid rules_oid;
+  git_odb_hash(&rules_oid, fingerprint.data(), fingerprint.size(), GIT_OBJECT_BLOB);
+  json meta = json::parse(read_file(state_.dir / "meta.json"), nullptr, false);
+  if (!meta.is_object()) meta = json::object();
+  if (meta.value("layout", "") != layout) {
+    git_index_clear(index.get());
+  } else if (git_index_read(index.get(), /*force=*/0) != 0) {
+    git_index_clear(index.get());  // a damaged cache costs time, never correctness
+  }
+  bool recheck_all = meta.value("rules", "") != git::hex(rules_oid);
+
+  auto applied = apply_changes(index.get(), recheck_all);
+  if (!applied) return applied.error();
+  if (loc_.has_git_dir) out_.excluded.push_back({".git/", "git"});
+  progress("checking limits", 90);
+  auto within = check_limits(index.get());
+  if (!within) return within.error();
+
+  auto tree = write_tree(index.get());
+  if (!tree) return tree.error();
+  out_.id = git::hex(tree.value());
+  fill_manifest(index.get());
+  auto commit = record_commit(tree.value(), out_.files.size());
+  if (!commit) return commit.error();
+  out_.commit = commit.value();
+
+  if (git_index_write(index.get()) != 0) return git::failure("cannot save the snapshot index");
+  meta = {{"folder", loc_.folder.string()}, {"layout", layout}, {"rules", git::hex(rules_oid)}};
+  write_file_atomic(state_.dir / "meta.json", meta.dump());
+
+  std::sort(out_.excluded.begin(), out_.excluded.end(),
+            [](const Exclusion& a, const Exclusion& b) { return a.path < b.path; });
+  progress("done", 100);
+  return std::move(out_);
+}
+
+}  // namespace
+
+Result<Snapshot> take_snapshot(const fs::path& folder, const settings::WorkspaceSettings& settings,
+                               const SnapshotOptions& options) {
+  return Snapshotter(settings, options).run(folder);
+}
+
+}  // namespace studyhub::snapshot
