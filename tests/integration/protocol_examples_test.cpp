@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "rpc/framing.h"
+#include "support/fs_helpers.h"
 #include "support/rpc_client.h"
 
 using namespace studyhub::testing;
@@ -51,13 +52,23 @@ TEST_CASE("every protocol example replays against the server") {
   for (const auto& file : files) {
     SUBCASE(file.filename().c_str()) {
       json example = json::parse(std::ifstream(file));
+      // A "workspace" is written to a temporary folder that "${workspace}" in client messages names.
+      TempDir workspace;
+      const json files = example.value("workspace", json::object());
+      for (auto& [path, content] : files.items())
+        write_file(fs::path(workspace.path()) / path, content.get<std::string>());
+      auto substitute = [&](std::string text) {
+        for (size_t at; (at = text.find("${workspace}")) != std::string::npos;)
+          text.replace(at, 12, workspace.path());
+        return text;
+      };
       RpcClient c;
       if (example.value("initialize", false)) c.initialize();
       for (auto& entry : example["messages"]) {
         if (entry["from"] == "client") {
           if (entry.contains("raw")) c.send_raw(studyhub::rpc::encode_frame(entry["raw"].get<std::string>()));
           else if (entry.contains("rawBytes")) c.send_raw(entry["rawBytes"].get<std::string>());
-          else c.send(entry["message"]);
+          else c.send(json::parse(substitute(entry["message"].dump())));
           continue;
         }
         auto actual = c.next();

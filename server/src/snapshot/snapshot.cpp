@@ -199,6 +199,7 @@ class Snapshotter {
   Status check_limits(git_index* index) const;
   Result<git_oid> write_tree(git_index* index);
   Result<std::string> record_commit(const git_oid& tree, size_t files);
+  void classify_new_blob(git_index* index, const std::string& path);
   void fill_manifest(git_index* index);
 
   const settings::WorkspaceSettings& settings_;
@@ -208,6 +209,8 @@ class Snapshotter {
   git::Repository repo_;
   git::Repository attribution_repo_;  // the same rules minus .sandboxignore, opened on demand
   std::string sandboxignore_;
+  std::unordered_map<std::string, bool> fresh_binary_;
+  bool index_changed_ = true;  // blob id -> binary, for blobs added now
   Snapshot out_;
 };
 
@@ -327,8 +330,10 @@ Status Snapshotter::apply_changes(git_index* index, bool recheck_all) {
       if (!fs::exists(fs::symlink_status(loc_.root / to_add[i], ec))) continue;  // deleted meanwhile
       return git::failure("cannot read " + (loc_.folder / rel(to_add[i])).string());
     }
+    classify_new_blob(index, to_add[i]);
   }
   for (const auto& path : to_remove) git_index_remove_bypath(index, path.c_str());
+  index_changed_ = !to_add.empty() || !to_remove.empty();
   git_error_clear();
 
   if (recheck_all) {
@@ -339,6 +344,7 @@ Status Snapshotter::apply_changes(git_index* index, bool recheck_all) {
       int ignored = 0;
       if (git_ignore_path_is_ignored(&ignored, repo_.get(), e->path) == 0 && ignored) now_ignored.push_back(e->path);
     }
+    index_changed_ |= !now_ignored.empty();
     for (const auto& path : now_ignored) {
       out_.excluded.push_back({rel(path), attribute_ignored(path)});
       git_index_remove_bypath(index, path.c_str());
@@ -436,6 +442,16 @@ Result<std::string> Snapshotter::record_commit(const git_oid& tree_id, size_t fi
   return git::hex(commit_id);
 }
 
+// The file was just read to hash it, so reading it again hits the page cache; inflating the
+// new object from the store would cost more.
+void Snapshotter::classify_new_blob(git_index* index, const std::string& path) {
+  const git_index_entry* e = git_index_get_bypath(index, path.c_str(), 0);
+  if (!e || e->mode == GIT_FILEMODE_LINK) return;
+  std::string content = read_file(loc_.root / path);
+  if (content.size() != e->file_size) return;  // changed meanwhile: classify from the object later
+  fresh_binary_.emplace(git::hex(e->id), is_binary(content.data(), content.size()));
+}
+
 void Snapshotter::fill_manifest(git_index* index) {
   fs::path cache_file = state_.dir / "binary";
   auto cache = load_binary_cache(cache_file);
@@ -450,8 +466,13 @@ void Snapshotter::fill_manifest(git_index* index) {
     const git_index_entry* e = git_index_get_byindex(index, i);
     SnapshotFile f{.path = rel(e->path), .size = e->file_size, .mode = e->mode, .blob = git::hex(e->id)};
     auto hit = cache.find(f.blob);
+    auto fresh = fresh_binary_.find(f.blob);
     if (hit != cache.end()) {
       f.binary = hit->second;
+    } else if (fresh != fresh_binary_.end()) {
+      f.binary = fresh->second;
+      cache.emplace(f.blob, f.binary);
+      cache_changed = true;
     } else {
       git_odb_object* raw = nullptr;
       if (odb && git_odb_read(&raw, odb.get(), &e->id) == 0) {
@@ -556,7 +577,13 @@ Result<Snapshot> Snapshotter::run(const fs::path& requested) {
   if (!commit) return commit.error();
   out_.commit = commit.value();
 
-  if (git_index_write(index.get()) != 0) return git::failure("cannot save the snapshot index");
+  // Rewriting an unchanged index is a third of a warm snapshot's cost. It is still rewritten
+  // while young, so entries it recorded as racily clean get settled stat data soon.
+  std::error_code age_ec;
+  auto written = fs::last_write_time(state_.dir / "index", age_ec);
+  bool young = age_ec || fs::file_time_type::clock::now() - written < std::chrono::seconds(3);
+  if ((index_changed_ || young || recheck_all) && git_index_write(index.get()) != 0)
+    return git::failure("cannot save the snapshot index");
   meta = {{"folder", loc_.folder.string()}, {"layout", layout}, {"rules", git::hex(rules_oid)}};
   write_file_atomic(state_.dir / "meta.json", meta.dump());
 
