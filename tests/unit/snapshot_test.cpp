@@ -391,8 +391,13 @@ TEST_CASE_FIXTURE(Fixture, "an empty folder is the empty tree; a missing one is 
 TEST_CASE_FIXTURE(Fixture, "a lost stat cache only costs time") {
   write_file(root / "a.js", "a");
   std::string id = ok(root).id;
-  for (auto& e : fs::recursive_directory_iterator(snapshot::shadow_repo_path(state) / "sandbox"))
-    if (e.path().filename() == "index") write_file(e.path(), "garbage");
+  int damaged = 0;
+  for (auto& e : fs::recursive_directory_iterator(state / "snapshots"))
+    if (e.path().filename() == "index" || e.path().filename() == "fast") {
+      write_file(e.path(), "garbage");
+      ++damaged;
+    }
+  CHECK(damaged == 2);
   CHECK(ok(root).id == id);
 }
 
@@ -404,4 +409,138 @@ TEST_CASE_FIXTURE(Fixture, "cancel stops a snapshot") {
   auto r = snapshot::take_snapshot(root, {}, {.state_dir = state, .stop = stop.get_token()});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().cancelled);
+}
+
+// ---------------------------------------------------------------- the fast path
+
+namespace {
+
+// Moves every mtime an hour back, so nothing looks racily fresh to the fast path.
+void age(const fs::path& root) {
+  auto past = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (auto& e : fs::recursive_directory_iterator(root))
+    if (!e.is_symlink()) fs::last_write_time(e.path(), past);
+  fs::last_write_time(root, past);
+}
+
+struct Traced {
+  Result<Snapshot> result;
+  std::vector<std::string> stages;
+  bool hashed() const { return std::count(stages.begin(), stages.end(), "hashing files") > 0; }
+  bool full() const { return std::count(stages.begin(), stages.end(), "checking limits") > 0; }
+};
+
+Traced traced(const fs::path& state, const fs::path& folder, settings::WorkspaceSettings s = {}) {
+  std::vector<std::string> stages;
+  auto r = snapshot::take_snapshot(folder, s,
+                                   {.state_dir = state, .progress = [&](std::string_view st, int) {
+                                      if (stages.empty() || stages.back() != st) stages.emplace_back(st);
+                                    }});
+  return {std::move(r), stages};
+}
+
+std::string fresh_id(const fs::path& folder, settings::WorkspaceSettings s = {}) {
+  Fixture other;
+  return other.ok(folder, std::move(s)).id;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "fast path: an unchanged folder is answered without a full pass, same result") {
+  write_file(root / "index.html", "x");
+  write_file(root / "src/a.js", "a");
+  write_file(root / "node_modules/m/i.js", "m");
+  fs::create_directories(root / "empty");
+  age(root);
+  auto first = traced(state, root);
+  REQUIRE(first.result.ok());
+  CHECK(first.full());
+  auto second = traced(state, root);
+  REQUIRE(second.result.ok());
+  CHECK_FALSE(second.full());
+  CHECK_FALSE(second.hashed());
+  CHECK(second.result->id == first.result->id);
+  CHECK(second.result->commit == first.result->commit);
+  CHECK(paths(second.result.value()) == paths(first.result.value()));
+  CHECK(second.result->excluded.size() == first.result->excluded.size());
+}
+
+TEST_CASE_FIXTURE(Fixture, "fast path: changed contents are re-hashed alone and give the id a full pass gives") {
+  write_file(root / "index.html", "x");
+  write_file(root / "src/a.js", "a");
+  write_file(root / "tool.sh", "#!/bin/sh\n");
+  age(root);
+  ok(root);
+  write_file(root / "src/a.js", "changed content, another size");  // no folder changes
+  fs::permissions(root / "tool.sh", fs::perms::owner_exec, fs::perm_options::add);
+  auto t = traced(state, root);
+  REQUIRE(t.result.ok());
+  CHECK(t.hashed());
+  CHECK_FALSE(t.full());
+  CHECK(t.result->id == fresh_id(root));
+  CHECK(file(t.result.value(), "src/a.js")->size == 29);
+  CHECK(file(t.result.value(), "tool.sh")->mode == 0100755);
+  // The full pass afterwards agrees with the record the fast path left.
+  fs::remove(state / "snapshots" / fs::directory_iterator(state / "snapshots")->path().filename() / "fast");
+  CHECK(ok(root).id == t.result->id);
+}
+
+TEST_CASE_FIXTURE(Fixture, "fast path: added, removed and renamed entries take the full pass") {
+  write_file(root / "index.html", "x");
+  write_file(root / "src/a.js", "a");
+  fs::create_directories(root / "assets");
+  age(root);
+  ok(root);
+  SUBCASE("a file added to an empty folder") { write_file(root / "assets/logo.svg", "<svg/>"); }
+  SUBCASE("a file removed") { fs::remove(root / "src/a.js"); }
+  SUBCASE("a file renamed") { fs::rename(root / "src/a.js", root / "src/b.js"); }
+  SUBCASE("a file replaced by a link") {
+    fs::remove(root / "index.html");
+    fs::create_symlink("src/a.js", root / "index.html");
+    age(root);
+  }
+  auto t = traced(state, root);
+  REQUIRE(t.result.ok());
+  CHECK(t.full());
+  CHECK(t.result->id == fresh_id(root));
+}
+
+TEST_CASE_FIXTURE(Fixture, "fast path: a change to any rule source takes the full pass") {
+  write_file(root / "index.html", "x");
+  write_file(root / "notes.md", "n");
+  write_file(root / "sub/.gitignore", "");
+  write_file(root / "sub/debug.log", "d");
+  age(root);
+  ok(root);
+  settings::WorkspaceSettings s;
+  std::string gone;
+  SUBCASE(".sandboxignore") {
+    write_file(root / ".sandboxignore", "*.md\n");
+    gone = "notes.md";
+  }
+  SUBCASE("a nested .gitignore") {
+    write_file(root / "sub/.gitignore", "*.log\n");
+    fs::last_write_time(root / "sub", fs::file_time_type::clock::now() - std::chrono::hours(1));
+    gone = "sub/debug.log";
+  }
+  SUBCASE("the settings") {
+    s.ignore = {"notes.md"};
+    gone = "notes.md";
+  }
+  auto t = traced(state, root, s);
+  REQUIRE(t.result.ok());
+  CHECK(t.full());
+  CHECK_FALSE(paths(t.result.value()).count(gone));
+}
+
+TEST_CASE_FIXTURE(Fixture, "fast path: a content change past a limit still fails with the limit's error") {
+  write_file(root / "a.txt", "small");
+  age(root);
+  settings::WorkspaceSettings s;
+  s.limits.max_file_bytes = 100;
+  REQUIRE(take(root, s).ok());
+  write_file(root / "a.txt", std::string(500, 'x'));
+  auto r = take(root, s);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("limits.maxFileBytes") != std::string::npos);
 }

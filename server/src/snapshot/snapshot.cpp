@@ -10,7 +10,9 @@
 #include <unordered_map>
 
 #include "core/file_lock.h"
+#include "snapshot/blob_hasher.h"
 #include "snapshot/content.h"
+#include "snapshot/fast_cache.h"
 #include "snapshot/git.h"
 #include "snapshot/ignore_rules.h"
 
@@ -62,6 +64,7 @@ struct Location {
   fs::path root;       // the work root handed to libgit2
   std::string prefix;  // folder relative to root; empty when they are the same
   std::string info_exclude;  // the user's .git/info/exclude, relative to root
+  fs::path info_exclude_path;
   bool has_git_dir = false;  // the folder itself holds a .git
 };
 
@@ -87,7 +90,8 @@ Result<Location> locate(const fs::path& requested) {
         if (!ec && rel != ".." && !rel.starts_with("../")) {
           loc.root = root;
           loc.prefix = rel == "." ? "" : rel;
-          loc.info_exclude = read_file(fs::path(git_repository_commondir(user.get())) / "info" / "exclude");
+          loc.info_exclude_path = fs::path(git_repository_commondir(user.get())) / "info" / "exclude";
+          loc.info_exclude = read_file(loc.info_exclude_path);
         }
       }
     }
@@ -148,7 +152,7 @@ Result<git::Repository> open_work_repo(const fs::path& state_dir, const fs::path
 // ---------------------------------------------------------------- per-folder state
 
 struct FolderState {
-  fs::path dir;  // <shadow>/sandbox/<key>
+  fs::path dir;  // <state>/snapshots/<key>: index (stat cache), fast-path record, lock, meta
   std::string key;
   std::string ref() const { return "refs/sandboxes/" + key; }
 };
@@ -158,7 +162,7 @@ FolderState folder_state(const fs::path& state_dir, const fs::path& folder) {
   std::string p = folder.string();
   git_odb_hash(&oid, p.data(), p.size(), GIT_OBJECT_BLOB);
   std::string key = git::hex(oid);
-  return {shadow_repo_path(state_dir) / "sandbox" / key, key};
+  return {state_dir / "snapshots" / key, key};
 }
 
 // blob id -> binary, so an unchanged file is never read again to classify it.
@@ -185,6 +189,9 @@ class Snapshotter {
   Result<Snapshot> run(const fs::path& requested);
 
  private:
+  std::optional<Snapshot> update_changed_files(FastCache& cache, const std::vector<size_t>& changed);
+  void save_fast_path(const fs::path& file, const std::string& config);
+  Result<Snapshot> slow_path(const fs::path& requested);
   void progress(std::string_view stage, int percent) {
     if (options_.progress) options_.progress(stage, percent);
   }
@@ -199,7 +206,6 @@ class Snapshotter {
   Status check_limits(git_index* index) const;
   Result<git_oid> write_tree(git_index* index);
   Result<std::string> record_commit(const git_oid& tree, size_t files);
-  void classify_new_blob(git_index* index, const std::string& path);
   void fill_manifest(git_index* index);
 
   const settings::WorkspaceSettings& settings_;
@@ -210,7 +216,8 @@ class Snapshotter {
   git::Repository attribution_repo_;  // the same rules minus .sandboxignore, opened on demand
   std::string sandboxignore_;
   std::unordered_map<std::string, bool> fresh_binary_;
-  bool index_changed_ = true;  // blob id -> binary, for blobs added now
+  bool index_changed_ = true;
+  std::vector<StatKey> file_keys_;  // stat data of out_.files, as the index recorded it  // blob id -> binary, for blobs added now
   Snapshot out_;
 };
 
@@ -322,15 +329,18 @@ Status Snapshotter::apply_changes(git_index* index, bool recheck_all) {
                  "; raise limits.maxFileBytes in .studyhub-sandbox.json or list them in .sandboxignore"};
   }
 
-  for (size_t i = 0; i < to_add.size(); ++i) {
-    if (cancelled()) return cancelled_error();
-    if (i % 256 == 0) progress("hashing files", static_cast<int>(10 + 80 * i / to_add.size()));
-    if (git_index_add_bypath(index, to_add[i].c_str()) != 0) {
-      std::error_code ec;
-      if (!fs::exists(fs::symlink_status(loc_.root / to_add[i], ec))) continue;  // deleted meanwhile
-      return git::failure("cannot read " + (loc_.folder / rel(to_add[i])).string());
-    }
-    classify_new_blob(index, to_add[i]);
+  progress("hashing files", 10);
+  auto hashed = hash_files(shadow_repo_path(options_.state_dir) / "objects", loc_.root, to_add, options_.stop,
+                           [&](size_t done) {
+                             progress("hashing files", static_cast<int>(10 + 80 * done / to_add.size()));
+                           });
+  if (cancelled()) return cancelled_error();
+  for (const auto& f : hashed) {
+    if (f.vanished) continue;  // deleted while we looked: it is simply not part of this snapshot
+    if (!f.error.empty()) return Error{"cannot read " + (loc_.folder / rel(f.path)).string() + ": " + f.error};
+    git_index_entry entry = index_entry_for(f);
+    if (git_index_add(index, &entry) != 0) return git::failure("cannot record " + rel(f.path));
+    if (!S_ISLNK(f.st.st_mode)) fresh_binary_.emplace(git::hex(f.id), f.binary);
   }
   for (const auto& path : to_remove) git_index_remove_bypath(index, path.c_str());
   index_changed_ = !to_add.empty() || !to_remove.empty();
@@ -442,16 +452,6 @@ Result<std::string> Snapshotter::record_commit(const git_oid& tree_id, size_t fi
   return git::hex(commit_id);
 }
 
-// The file was just read to hash it, so reading it again hits the page cache; inflating the
-// new object from the store would cost more.
-void Snapshotter::classify_new_blob(git_index* index, const std::string& path) {
-  const git_index_entry* e = git_index_get_bypath(index, path.c_str(), 0);
-  if (!e || e->mode == GIT_FILEMODE_LINK) return;
-  std::string content = read_file(loc_.root / path);
-  if (content.size() != e->file_size) return;  // changed meanwhile: classify from the object later
-  fresh_binary_.emplace(git::hex(e->id), is_binary(content.data(), content.size()));
-}
-
 void Snapshotter::fill_manifest(git_index* index) {
   fs::path cache_file = state_.dir / "binary";
   auto cache = load_binary_cache(cache_file);
@@ -484,6 +484,7 @@ void Snapshotter::fill_manifest(git_index* index) {
     }
     out_.bytes += f.size;
     out_.files.push_back(std::move(f));
+    file_keys_.push_back(stat_key(*e));
   }
   if (cache_changed || cache.size() > count) {
     std::string text;
@@ -494,8 +495,130 @@ void Snapshotter::fill_manifest(git_index* index) {
 }
 
 Result<Snapshot> Snapshotter::run(const fs::path& requested) {
-  git::init_once();
   progress("reading the folder", 0);
+  std::error_code ec;
+  fs::path folder = fs::canonical(requested, ec);
+  if (ec) return Error{"cannot open the folder " + requested.string() + ": " + ec.message()};
+  if (!fs::is_directory(folder, ec)) return Error{requested.string() + " is not a folder; pass the sandbox's folder"};
+
+  state_ = folder_state(options_.state_dir, folder);
+  fs::create_directories(state_.dir, ec);
+  if (ec) return Error{"cannot write the state directory " + state_.dir.string() + ": " + ec.message()};
+  // One snapshot of a folder at a time across processes; different folders proceed in parallel.
+  auto lock = FileLock::acquire(state_.dir / "lock");
+  if (!lock) return lock.error();
+
+  fs::path cache_file = state_.dir / "fast";
+  std::string config = settings_fingerprint(settings_);
+  if (auto cache = load_fast_cache(cache_file)) {
+    FastVerdict verdict = check_fast_cache(*cache, folder, config);
+    if (verdict.kind == FastVerdict::Kind::unchanged) {
+      progress("done", 100);
+      return std::move(cache->snapshot);
+    }
+    if (verdict.kind == FastVerdict::Kind::files_changed) {
+      loc_.folder = folder;
+      if (auto updated = update_changed_files(*cache, verdict.changed)) {
+        progress("done", 100);
+        return std::move(*updated);
+      }
+      if (cancelled()) return cancelled_error();
+    }
+  }
+  auto slow = slow_path(folder);
+  if (slow) save_fast_path(cache_file, config);
+  return slow;
+}
+
+// Only the contents of some recorded files moved: hash those and update the recorded tree.
+// Anything unusual (a file gone, a type change, a rule file, a limit) is left to the full path.
+std::optional<Snapshot> Snapshotter::update_changed_files(FastCache& cache, const std::vector<size_t>& changed) {
+  std::vector<std::string> paths;
+  for (size_t i : changed) {
+    const std::string& path = cache.snapshot.files[i].path;
+    if (path == ".gitignore" || path.ends_with("/.gitignore")) return std::nullopt;
+    paths.push_back(path);
+  }
+  git::init_once();
+  auto repo = open_shadow(options_.state_dir);
+  if (!repo) return std::nullopt;
+  repo_ = std::move(repo.value());
+  progress("hashing files", 10);
+  auto hashed = hash_files(shadow_repo_path(options_.state_dir) / "objects", loc_.folder, paths, options_.stop,
+                           [&](size_t done) { progress("hashing files", static_cast<int>(10 + 80 * done / paths.size())); });
+  if (cancelled()) return std::nullopt;
+
+  Snapshot& snap = cache.snapshot;
+  std::vector<git_tree_update> updates;
+  for (size_t k = 0; k < changed.size(); ++k) {
+    const HashedFile& h = hashed[k];
+    SnapshotFile& f = snap.files[changed[k]];
+    if (h.vanished || !h.error.empty()) return std::nullopt;
+    git_index_entry entry = index_entry_for(h);
+    bool was_link = f.mode == GIT_FILEMODE_LINK, is_link = entry.mode == GIT_FILEMODE_LINK;
+    if (was_link != is_link || !(S_ISREG(h.st.st_mode) || S_ISLNK(h.st.st_mode))) return std::nullopt;
+    if (is_link || static_cast<uint64_t>(h.st.st_size) > settings_.limits.max_file_bytes) return std::nullopt;
+    snap.bytes = snap.bytes - f.size + static_cast<uint64_t>(h.st.st_size);
+    f.size = static_cast<uint64_t>(h.st.st_size);
+    f.mode = entry.mode;
+    f.blob = git::hex(h.id);
+    f.binary = h.binary;
+    cache.file_keys[changed[k]] = stat_key(entry);
+    updates.push_back({GIT_TREE_UPDATE_UPSERT, h.id, static_cast<git_filemode_t>(entry.mode), f.path.c_str()});
+  }
+  if (snap.bytes > settings_.limits.max_total_bytes) return std::nullopt;
+
+  git_oid baseline_id, tree_id;
+  git_tree* raw = nullptr;
+  if (git_oid_fromstr(&baseline_id, snap.id.c_str()) != 0 || git_tree_lookup(&raw, repo_.get(), &baseline_id) != 0)
+    return std::nullopt;
+  git::Tree baseline(raw);
+  if (git_tree_create_updated(&tree_id, repo_.get(), baseline.get(), updates.size(), updates.data()) != 0)
+    return std::nullopt;
+  auto commit = record_commit(tree_id, snap.files.size());
+  if (!commit) return std::nullopt;
+  snap.id = git::hex(tree_id);
+  snap.commit = commit.value();
+  cache.saved_at_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  save_fast_cache(state_.dir / "fast", cache);
+  return snap;
+}
+
+void Snapshotter::save_fast_path(const fs::path& file, const std::string& config) {
+  FastCache cache;
+  cache.saved_at_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  cache.config = config;
+  // Where a repository appears or disappears decides which rules apply: watch presence, not mtime.
+  auto presence = [](const fs::path& p) {
+    StatKey k = stat_key(p, false);
+    return StatKey{.mode = k.mode & S_IFMT};
+  };
+  for (fs::path dir = loc_.folder;; dir = dir.parent_path()) {
+    cache.watched.emplace_back((dir / ".git").string(), presence(dir / ".git"));
+    if (dir == dir.root_path() || dir.empty()) break;
+  }
+  std::vector<std::string> rule_files{(loc_.folder / kSandboxIgnoreFile).string()};
+  if (!loc_.info_exclude_path.empty()) rule_files.push_back(loc_.info_exclude_path.string());
+  if (!loc_.prefix.empty()) {
+    fs::path dir = loc_.root;
+    rule_files.push_back((dir / ".gitignore").string());
+    fs::path prefix(loc_.prefix);
+    for (auto part = prefix.begin(); part != prefix.end() && std::next(part) != prefix.end(); ++part) {
+      dir /= *part;
+      rule_files.push_back((dir / ".gitignore").string());
+    }
+  }
+  walk_dirs(loc_.folder, out_.excluded, cache.dirs, rule_files);
+  for (const auto& f : rule_files) cache.watched.emplace_back(f, stat_key(f, false));
+  cache.file_keys = file_keys_;
+  cache.snapshot = out_;
+  save_fast_cache(file, cache);
+}
+
+Result<Snapshot> Snapshotter::slow_path(const fs::path& requested) {
+  git::init_once();
   auto loc = locate(requested);
   if (!loc) return loc.error();
   loc_ = std::move(loc.value());
@@ -520,14 +643,7 @@ Result<Snapshot> Snapshotter::run(const fs::path& requested) {
     }
   }
 
-  state_ = folder_state(options_.state_dir, loc_.folder);
   std::error_code ec;
-  fs::create_directories(state_.dir, ec);
-  if (ec) return Error{"cannot write the state directory " + state_.dir.string() + ": " + ec.message()};
-  // One snapshot of a folder at a time across processes; different folders proceed in parallel.
-  auto lock = FileLock::acquire(state_.dir / "lock");
-  if (!lock) return lock.error();
-
   git_index* raw_index = nullptr;
   if (git_index_open(&raw_index, (state_.dir / "index").c_str()) != 0) {
     // A damaged stat cache costs time, never correctness: drop it and start from scratch.
@@ -590,7 +706,7 @@ Result<Snapshot> Snapshotter::run(const fs::path& requested) {
   std::sort(out_.excluded.begin(), out_.excluded.end(),
             [](const Exclusion& a, const Exclusion& b) { return a.path < b.path; });
   progress("done", 100);
-  return std::move(out_);
+  return out_;
 }
 
 }  // namespace
