@@ -15,13 +15,13 @@ int fail(const std::string& message) {
   return 1;
 }
 
-namespace {
-
 int usage_error(const std::string& reason) {
   std::cerr << "studyhub-sandbox: " << reason << "\n"
             << "Run 'studyhub-sandbox --help' for usage.\n";
   return 2;
 }
+
+namespace {
 
 int not_built_yet(const std::string& name) {
   return fail("'" + name + "' is not available in version " + std::string(kVersion) +
@@ -51,13 +51,16 @@ int run(int argc, char** argv) {
 
   std::string dir = ".";
   bool json_output = false;
+  PublishCommandOptions publish;
   std::string name;
-  bool dry_run = false;
+  int build_timeout = 0;
   auto* publish_cmd = app.add_subcommand("publish", "Build DIR and publish it; prints the URL");
-  publish_cmd->add_option("DIR", dir, "Sandbox folder (default: the current directory)");
+  publish_cmd->add_option("DIR", publish.dir, "Sandbox folder (default: the current directory)");
   publish_cmd->add_option("--name", name, "Sandbox name in the URL (default: the folder's name)");
-  publish_cmd->add_flag("--json", json_output, "One JSON object per line for each event");
-  publish_cmd->add_flag("--dry-run", dry_run, "Show what would be sent, build nothing");
+  publish_cmd->add_flag("--json", publish.json, "One JSON object per line for each event; the last is the result");
+  publish_cmd->add_flag("--dry-run", publish.dry_run, "Show what would be sent, build nothing");
+  publish_cmd->add_option("--build-timeout", build_timeout, "Stop a build after this many seconds (default 600)")
+      ->check(CLI::Range(1, 24 * 3600));
 
   auto* snapshot_cmd = app.add_subcommand("snapshot", "Show what a publish of DIR would send");
   snapshot_cmd->add_option("DIR", dir, "Sandbox folder (default: the current directory)");
@@ -66,7 +69,14 @@ int run(int argc, char** argv) {
   auto* list_cmd = app.add_subcommand("list", "List published sandboxes");
   list_cmd->add_flag("--json", json_output, "Print the list as JSON");
 
+  HostCommandOptions host;
+  uint16_t host_port = 0;
   auto* host_cmd = app.add_subcommand("host", "Serve published sandboxes on 127.0.0.1 in the foreground");
+  host_cmd->add_option("--listen", host.listen, "Address to listen on (default 127.0.0.1, loopback only)");
+  auto* port_opt = host_cmd->add_option("--port", host_port, "Port (default: the previous one, else any free port)");
+  host_cmd->add_flag("--stop", host.stop, "Stop the background host of the state directory");
+  host_cmd->add_flag("--background", host.background, "Run quietly (how publish starts the shared host)");
+
   auto* runner_cmd = app.add_subcommand("runner", "Serve the docker-run API backed by the local runner");
 
   try {
@@ -84,7 +94,17 @@ int run(int argc, char** argv) {
 
   if (serve_cmd->parsed()) return run_serve(serve);
   if (snapshot_cmd->parsed()) return run_snapshot({.dir = dir, .json = json_output});
-  for (auto* cmd : {publish_cmd, list_cmd, host_cmd, runner_cmd})
+  if (publish_cmd->parsed()) {
+    if (!name.empty()) publish.name = name;
+    if (build_timeout > 0) publish.build_timeout_seconds = build_timeout;
+    return run_publish(publish);
+  }
+  if (list_cmd->parsed()) return run_list(json_output);
+  if (host_cmd->parsed()) {
+    if (port_opt->count() > 0) host.port = host_port;
+    return run_host(host);
+  }
+  for (auto* cmd : {runner_cmd})
     if (cmd->parsed()) return not_built_yet(cmd->get_name());
   return usage_error("a subcommand is required");
 }

@@ -1,9 +1,17 @@
 #include "service/sandbox_service.h"
 
 #include <chrono>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
 
 #include "core/version.h"
+#include "host/host_control.h"
+#include "pipeline/job_queue.h"
+#include "publish/store.h"
 #include "service/folder_param.h"
+#include "service/site_list.h"
 #include "settings/workspace_settings.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/snapshot_json.h"
@@ -46,12 +54,119 @@ rpc::Reply snapshot_method(const ServiceConfig& config, rpc::RequestContext& ctx
   return out;
 }
 
+// Problems of the last failed publish per folder, so the next publish can clear them.
+class DiagnosticsTracker {
+ public:
+  void publish(rpc::Session& session, const std::string& folder, const std::vector<pipeline::Diagnostic>& diagnostics) {
+    std::map<std::string, json> by_uri;
+    for (const auto& d : diagnostics) {
+      std::string uri = file_uri(std::filesystem::path(folder) / d.file);
+      json range{{"start", {{"line", std::max(0, d.line - 1)}, {"character", std::max(0, d.column - 1)}}},
+                 {"end", {{"line", std::max(0, d.line - 1)}, {"character", std::max(0, d.column)}}}};
+      by_uri[uri].push_back({{"range", range},
+                             {"severity", d.severity == "warning" ? 2 : 1},
+                             {"source", "studyhub-sandbox"},
+                             {"message", d.message}});
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& uri : reported_[folder])
+      if (!by_uri.count(uri)) by_uri[uri] = json::array();  // fixed since: clear
+    reported_[folder].clear();
+    for (auto& [uri, list] : by_uri) {
+      if (!list.empty()) reported_[folder].insert(uri);
+      session.notify("textDocument/publishDiagnostics", {{"uri", uri}, {"diagnostics", list}});
+    }
+  }
+
+ private:
+  static std::string file_uri(const std::filesystem::path& p) {
+    std::string out = "file://";
+    for (unsigned char c : p.string()) {
+      if (std::isalnum(c) || std::strchr("/-._~", c)) out.push_back(static_cast<char>(c));
+      else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", c);
+        out += buf;
+      }
+    }
+    return out;
+  }
+  std::mutex mutex_;
+  std::map<std::string, std::set<std::string>> reported_;
+};
+
+struct Services {
+  ServiceConfig config;
+  pipeline::JobQueue queue;
+  DiagnosticsTracker diagnostics;
+};
+
+rpc::Reply publish_method(Services& services, rpc::RequestContext& ctx) {
+  auto folder = folder_param(ctx.params);
+  if (!folder) return folder.error();
+  auto name = rpc::optional_string(ctx.params, "name");
+  if (!name) return name.error();
+  if (name.value() && !publish::is_valid_name(*name.value()))
+    return rpc::invalid_param("name", "must be lowercase letters, digits and dashes (at most 63)");
+  std::optional<int> timeout;
+  if (ctx.params.contains("buildTimeoutSeconds")) {
+    const auto& t = ctx.params["buildTimeoutSeconds"];
+    if (!t.is_number_integer() || t.get<int>() < 1) return rpc::invalid_param("buildTimeoutSeconds", "must be a positive integer");
+    timeout = t.get<int>();
+  }
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::canonical(folder.value(), ec);
+  if (ec) return rpc::RpcError{rpc::code::kRequestFailed, "cannot open the folder " + folder.value().string() + ": " + ec.message(), nullptr};
+
+  auto progress = ctx.progress();
+  progress->begin("Publish " + canonical.filename().string(), "starting", 0, true);
+  int percent = 0;
+  std::mutex percent_mutex;
+  auto sink = [&](const pipeline::Event& e) {
+    using Kind = pipeline::Event::Kind;
+    switch (e.kind) {
+      case Kind::stage:
+      case Kind::progress: {
+        std::lock_guard lock(percent_mutex);
+        percent = std::max(percent, e.percent);
+        progress->report(e.stage + ": " + e.message, percent);
+        break;
+      }
+      case Kind::queued: {
+        std::lock_guard lock(percent_mutex);
+        progress->report(e.message, percent);
+        break;
+      }
+      case Kind::log:
+        ctx.session->log_message(rpc::MessageType::log, "[" + e.stage + "] " + e.message);
+        break;
+      case Kind::diagnostics:
+        services.diagnostics.publish(*ctx.session, canonical.string(), e.diagnostics);
+        break;
+    }
+  };
+  pipeline::PublishRequest request{.folder = canonical, .name = name.value(), .build_timeout_seconds = timeout};
+  auto outcome = services.queue.publish(request, ctx.stop, sink);
+  if (!outcome) {
+    const auto& f = outcome.error();
+    progress->end(f.error.cancelled ? "cancelled" : "failed");
+    if (f.error.cancelled) return rpc::RpcError{rpc::code::kRequestCancelled, "the publish was cancelled", nullptr};
+    if (f.diagnostics.empty()) services.diagnostics.publish(*ctx.session, canonical.string(), {});
+    json data = pipeline::to_json(f);
+    data.erase("message");
+    return rpc::RpcError{rpc::code::kRequestFailed, f.error.message, data};
+  }
+  services.diagnostics.publish(*ctx.session, canonical.string(), {});  // a success clears old problems
+  progress->end("published " + outcome->url);
+  return pipeline::to_json(outcome.value());
+}
+
 json initialize_result() {
   return json{
       {"capabilities",
        {{"experimental",
          {{"sandbox",
-           {{"methods", json::array({"sandbox/status", "sandbox/snapshot"})}, {"progress", true}, {"cancel", true}}}}}}},
+           {{"methods", json::array({"sandbox/status", "sandbox/snapshot", "sandbox/publish", "sandbox/list"})}, {"progress", true}, {"cancel", true}}}}}}},
       {"serverInfo", {{"name", kServerName}, {"version", kVersion}}},
   };
 }
@@ -59,6 +174,14 @@ json initialize_result() {
 }  // namespace
 
 void register_sandbox_methods(rpc::Session& session, const ServiceConfig& config) {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  auto services = std::shared_ptr<Services>(new Services{
+      config,
+      pipeline::JobQueue({.state_dir = config.state_dir,
+                          .host_url = [state_dir = config.state_dir, self] { return host::ensure_host(state_dir, self); }}),
+      {}});
+
   session.on_initialize([](const json& params) -> rpc::Reply {
     auto pid = params.find("processId");
     if (pid != params.end() && !pid->is_null() && !pid->is_number_integer())
@@ -66,18 +189,26 @@ void register_sandbox_methods(rpc::Session& session, const ServiceConfig& config
     return initialize_result();
   });
 
-  session.on_request("sandbox/status", rpc::Runs::inline_on_reader,
-                     [config](rpc::RequestContext& ctx) -> rpc::Reply {
-                       return json{
-                           {"server", {{"name", kServerName}, {"version", kVersion}}},
-                           {"stateDir", config.state_dir.string()},
-                           {"queue", json::array()},
-                           {"requests", ctx.session->in_flight()},
-                       };
-                     });
+  session.on_request("sandbox/status", rpc::Runs::inline_on_reader, [services](rpc::RequestContext& ctx) -> rpc::Reply {
+    return json{
+        {"server", {{"name", kServerName}, {"version", kVersion}}},
+        {"stateDir", services->config.state_dir.string()},
+        {"queue", services->queue.status()},
+        {"requests", ctx.session->in_flight()},
+    };
+  });
 
   session.on_request("sandbox/snapshot", rpc::Runs::on_worker,
-                     [config](rpc::RequestContext& ctx) { return snapshot_method(config, ctx); });
+                     [services](rpc::RequestContext& ctx) { return snapshot_method(services->config, ctx); });
+
+  session.on_request("sandbox/publish", rpc::Runs::on_worker,
+                     [services](rpc::RequestContext& ctx) { return publish_method(*services, ctx); });
+
+  session.on_request("sandbox/list", rpc::Runs::on_worker, [services](rpc::RequestContext&) -> rpc::Reply {
+    auto list = site_list(services->config.state_dir);
+    if (!list) return failed(list.error());
+    return list.value();
+  });
 }
 
 }  // namespace studyhub::service

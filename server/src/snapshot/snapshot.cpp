@@ -23,6 +23,13 @@ using nlohmann::json;
 
 fs::path shadow_repo_path(const fs::path& state_dir) { return state_dir / "shadow.git"; }
 
+std::string folder_key(const fs::path& canonical_folder) {
+  git_oid oid;
+  std::string p = canonical_folder.string();
+  git_odb_hash(&oid, p.data(), p.size(), GIT_OBJECT_BLOB);
+  return git::hex(oid);
+}
+
 namespace {
 
 // ---------------------------------------------------------------- small file helpers
@@ -158,10 +165,7 @@ struct FolderState {
 };
 
 FolderState folder_state(const fs::path& state_dir, const fs::path& folder) {
-  git_oid oid;
-  std::string p = folder.string();
-  git_odb_hash(&oid, p.data(), p.size(), GIT_OBJECT_BLOB);
-  std::string key = git::hex(oid);
+  std::string key = folder_key(folder);
   return {state_dir / "snapshots" / key, key};
 }
 

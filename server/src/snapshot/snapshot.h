@@ -52,6 +52,9 @@ Result<Snapshot> take_snapshot(const std::filesystem::path& folder,
                                const settings::WorkspaceSettings& settings,
                                const SnapshotOptions& options);
 
+// A stable key for a folder (its canonical path hashed), naming its per-folder state.
+std::string folder_key(const std::filesystem::path& canonical_folder);
+
 // Where the shadow repository lives inside the state directory.
 std::filesystem::path shadow_repo_path(const std::filesystem::path& state_dir);
 

@@ -1,0 +1,1 @@
+document.getElementById('status').textContent = 'Served by studyhub-sandbox at ' + location.pathname;

@@ -1,0 +1,87 @@
+#include "host/resolve.h"
+
+#include <optional>
+#include <vector>
+
+#include "publish/store.h"
+
+namespace studyhub::host {
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+Target resolve_target(std::string_view target, const std::filesystem::path& state_dir) {
+  Target t;
+  size_t cut = target.find_first_of("?#");
+  std::string_view query = cut == std::string_view::npos ? std::string_view{} : target.substr(cut);
+  std::string_view path = target.substr(0, cut);
+  if (path.empty() || path.front() != '/') {
+    t.kind = Target::Kind::bad_request;
+    return t;
+  }
+  if (path == "/.studyhub/health") {
+    t.kind = Target::Kind::health;
+    return t;
+  }
+  auto decoded = percent_decode(path);
+  // Decoded once only: "%252e" stays the literal name "%2e". NUL and backslashes are never names.
+  if (!decoded || decoded->find('\0') != std::string::npos || decoded->find('\\') != std::string::npos) {
+    t.kind = Target::Kind::bad_request;
+    return t;
+  }
+  std::vector<std::string> parts;
+  for (size_t start = 1; start <= decoded->size();) {
+    size_t slash = decoded->find('/', start);
+    std::string part = decoded->substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part == "..") {
+      t.kind = Target::Kind::bad_request;
+      return t;
+    }
+    if (!part.empty() && part != ".") parts.push_back(part);
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (parts.size() < 2) return t;  // not_found
+  const std::string& space = parts[0];
+  const std::string& key = parts[1];
+  if (space == "s" && publish::is_valid_name(key)) {
+    t.root = state_dir / "sites" / key;
+  } else if (space == "v" && key.size() == 40 && key.find_first_not_of("0123456789abcdef") == std::string::npos) {
+    t.root = state_dir / "versions" / key;
+    t.immutable = true;
+  } else {
+    return t;
+  }
+  t.directory_form = decoded->back() == '/';
+  for (size_t i = 2; i < parts.size(); ++i) t.relative += (i > 2 ? "/" : "") + parts[i];
+  if (parts.size() == 2 && !t.directory_form) {
+    // /s/name -> /s/name/ so the site's relative asset URLs resolve under it.
+    t.kind = Target::Kind::redirect;
+    t.location = "/" + space + "/" + key + "/" + std::string(query);
+    return t;
+  }
+  t.kind = Target::Kind::file;
+  return t;
+}
+
+}  // namespace studyhub::host

@@ -1,0 +1,26 @@
+// Maps a request target of the static host onto the sites layout. Pure, so it can be tested and
+// fuzzed alone: no input maps outside <state>/sites/<name> or <state>/versions/<id>.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace studyhub::host {
+
+struct Target {
+  enum class Kind { file, redirect, health, not_found, bad_request } kind = Kind::not_found;
+  std::filesystem::path root;  // the site's folder (a link for /s/, a folder for /v/)
+  std::string relative;        // '/'-joined, no "..", no empty parts; "" for the site's root
+  bool directory_form = false; // the URL ended with '/'
+  bool immutable = false;      // under /v/
+  std::string location;        // for redirects
+};
+
+Target resolve_target(std::string_view target, const std::filesystem::path& state_dir);
+
+// Percent-decoding; nullopt for a malformed escape.
+std::optional<std::string> percent_decode(std::string_view s);
+
+}  // namespace studyhub::host

@@ -1,0 +1,408 @@
+#include "host/static_host.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>  // before Asio: Boost 1.74's Asio needs std::exchange declared under C++20
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/version.hpp>
+#include <list>
+#include <nlohmann/json.hpp>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/log.h"
+#include "core/version.h"
+#include "host/resolve.h"
+
+namespace studyhub::host {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace fs = std::filesystem;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::string_view mime_type(std::string_view path) {
+  auto dot = path.rfind('.');
+  std::string ext = dot == std::string_view::npos ? "" : std::string(path.substr(dot + 1));
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::unordered_map<std::string, std::string_view> types{
+      {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},   {"js", "text/javascript; charset=utf-8"},
+      {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
+      {"map", "application/json"},          {"txt", "text/plain; charset=utf-8"},
+      {"svg", "image/svg+xml"},             {"png", "image/png"},
+      {"jpg", "image/jpeg"},                {"jpeg", "image/jpeg"},
+      {"gif", "image/gif"},                 {"webp", "image/webp"},
+      {"avif", "image/avif"},               {"ico", "image/x-icon"},
+      {"woff", "font/woff"},                {"woff2", "font/woff2"},
+      {"ttf", "font/ttf"},                  {"otf", "font/otf"},
+      {"wasm", "application/wasm"},         {"xml", "application/xml"},
+      {"webmanifest", "application/manifest+json"}, {"mp4", "video/mp4"},
+      {"webm", "video/webm"},               {"mp3", "audio/mpeg"},
+      {"wav", "audio/wav"},                 {"pdf", "application/pdf"}};
+  auto it = types.find(ext);
+  return it == types.end() ? "application/octet-stream" : it->second;
+}
+
+std::string http_date(time_t t) {
+  char buf[64];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+// Files are read once and kept while unchanged (same inode, size and mtime): sites are small and
+// hot, and the immutable versions never change.
+class FileCache {
+ public:
+  using Content = std::shared_ptr<const std::string>;
+  Content get(const std::string& key, int fd, size_t size) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(key);
+      if (it != entries_.end()) return it->second;
+    }
+    auto content = std::make_shared<std::string>(size, '\0');
+    size_t got = 0;
+    while (got < size) {
+      ssize_t n = ::pread(fd, content->data() + got, size - got, static_cast<off_t>(got));
+      if (n <= 0) return nullptr;
+      got += static_cast<size_t>(n);
+    }
+    std::lock_guard lock(mutex_);
+    if (total_ + size > kMaxBytes) {
+      entries_.clear();  // simple and bounded; a cold reload costs one read per file
+      total_ = 0;
+    }
+    total_ += size;
+    entries_.emplace(key, content);
+    return content;
+  }
+
+ private:
+  static constexpr size_t kMaxBytes = 64u << 20;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Content> entries_;
+  size_t total_ = 0;
+};
+
+struct Shared {
+  fs::path state_dir;
+  FileCache cache;
+};
+
+using Request = http::request<http::string_body>;
+
+template <class Body>
+void common_headers(http::response<Body>& res, const Request& req) {
+  res.version(req.version());
+  res.keep_alive(req.keep_alive());
+  res.set(http::field::server, "studyhub-sandbox");
+  res.set("X-Content-Type-Options", "nosniff");
+}
+
+http::response<http::string_body> text_response(const Request& req, http::status status, std::string body) {
+  http::response<http::string_body> res{status, req.version()};
+  common_headers(res, req);
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.body() = req.method() == http::verb::head ? "" : std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// "bytes=a-b" / "bytes=a-" / "bytes=-n": one range, or nullopt to serve the whole file.
+// Throws std::range_error for an unsatisfiable range.
+std::optional<std::pair<uint64_t, uint64_t>> parse_range(std::string_view header, uint64_t size) {
+  if (!header.starts_with("bytes=") || header.find(',') != std::string_view::npos) return std::nullopt;
+  header.remove_prefix(6);
+  auto dash = header.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view s) -> std::optional<uint64_t> {
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    return std::stoull(std::string(s));
+  };
+  auto a = num(header.substr(0, dash)), b = num(header.substr(dash + 1));
+  if (!a && !b) return std::nullopt;
+  uint64_t first, last;
+  if (!a) {  // suffix
+    if (*b == 0) throw std::range_error("empty suffix");
+    first = *b >= size ? 0 : size - *b;
+    last = size - 1;
+  } else {
+    first = *a;
+    last = b ? std::min(*b, size - 1) : size - 1;
+    if (b && *b < *a) return std::nullopt;
+  }
+  if (size == 0 || first >= size) throw std::range_error("unsatisfiable");
+  return std::pair{first, last};
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared) : stream_(std::move(socket)), shared_(std::move(shared)) {}
+
+  void start() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this())); }
+
+ private:
+  void read() {
+    request_ = {};
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, request_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return close();
+    handle();
+  }
+
+  template <class Body>
+  void send(http::response<Body>&& res, std::shared_ptr<const void> keep_alive_data = nullptr) {
+    auto sp = std::make_shared<http::response<Body>>(std::move(res));
+    response_ = sp;
+    body_owner_ = std::move(keep_alive_data);
+    http::async_write(stream_, *sp, [self = shared_from_this(), close = sp->need_eof()](beast::error_code ec, std::size_t) {
+      self->response_.reset();
+      self->body_owner_.reset();
+      if (ec || close) return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  void handle();
+  void serve_file(const Target& target);
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  Request request_;
+  std::shared_ptr<Shared> shared_;
+  std::shared_ptr<void> response_;
+  std::shared_ptr<const void> body_owner_;
+};
+
+void Session::handle() {
+  const Request& req = request_;
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = text_response(req, http::status::method_not_allowed, "Only GET and HEAD are served.\n");
+    res.set(http::field::allow, "GET, HEAD");
+    return send(std::move(res));
+  }
+  Target target = resolve_target(std::string_view(req.target().data(), req.target().size()), shared_->state_dir);
+  switch (target.kind) {
+    case Target::Kind::bad_request:
+      return send(text_response(req, http::status::bad_request, "Bad request path.\n"));
+    case Target::Kind::not_found:
+      return send(text_response(req, http::status::not_found, "Not found.\n"));
+    case Target::Kind::health: {
+      auto res = text_response(req, http::status::ok, "");
+      res.set(http::field::content_type, "application/json");
+      res.set(http::field::cache_control, "no-store");
+      res.body() = nlohmann::json{{"name", kServerName}, {"version", kVersion}, {"pid", ::getpid()},
+                                  {"stateDir", shared_->state_dir.string()}}
+                       .dump();
+      res.prepare_payload();
+      return send(std::move(res));
+    }
+    case Target::Kind::redirect: {
+      auto res = text_response(req, http::status::moved_permanently, "Moved.\n");
+      res.set(http::field::location, target.location);
+      return send(std::move(res));
+    }
+    case Target::Kind::file:
+      return serve_file(target);
+  }
+}
+
+void Session::serve_file(const Target& target) {
+  const Request& req = request_;
+  auto not_found = [&] { send(text_response(req, http::status::not_found, "Not found.\n")); };
+  std::error_code ec;
+  // Resolve every link, then require the result to sit inside the site: a link planted in a
+  // site cannot lead anywhere else.
+  fs::path root = fs::canonical(target.root, ec);
+  if (ec) return not_found();
+  fs::path path = fs::canonical(root / target.relative, ec);
+  if (ec) return not_found();
+  auto inside = [&](const fs::path& p) {
+    const std::string& r = root.native();
+    const std::string& s = p.native();
+    return s == r || (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && s[r.size()] == '/');
+  };
+  if (!inside(path)) return not_found();
+  if (fs::is_directory(path, ec)) {
+    if (!target.directory_form && !target.relative.empty()) {
+      std::string location(req.target());
+      auto q = location.find('?');
+      location.insert(q == std::string::npos ? location.size() : q, "/");
+      auto res = text_response(req, http::status::moved_permanently, "Moved.\n");
+      res.set(http::field::location, location);
+      return send(std::move(res));
+    }
+    path = fs::canonical(path / "index.html", ec);  // no directory listings, ever
+    if (ec || !inside(path)) return not_found();
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return not_found();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return not_found();
+  }
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  char etag_buf[96];
+  std::snprintf(etag_buf, sizeof etag_buf, "\"%llx-%llx-%llx\"", static_cast<unsigned long long>(st.st_ino),
+                static_cast<unsigned long long>(size),
+                static_cast<unsigned long long>(st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec));
+  std::string etag = etag_buf;
+  std::string last_modified = http_date(st.st_mtim.tv_sec);
+  auto headers = [&](auto& res) {
+    common_headers(res, req);
+    res.set(http::field::content_type, std::string(mime_type(path.native())));
+    res.set(http::field::etag, etag);
+    res.set(http::field::last_modified, last_modified);
+    res.set(http::field::accept_ranges, "bytes");
+    res.set(http::field::cache_control, target.immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  };
+
+  auto inm = req[http::field::if_none_match];
+  auto ims = req[http::field::if_modified_since];
+  if ((!inm.empty() && (inm == etag || inm == "*")) || (inm.empty() && !ims.empty() && ims == last_modified)) {
+    ::close(fd);
+    http::response<http::empty_body> res{http::status::not_modified, req.version()};
+    headers(res);
+    return send(std::move(res));
+  }
+
+  std::optional<std::pair<uint64_t, uint64_t>> range;
+  try {
+    auto if_range = req[http::field::if_range];
+    auto range_header = req[http::field::range];
+    if (if_range.empty() || if_range == etag)
+      range = parse_range(std::string_view(range_header.data(), range_header.size()), size);
+  } catch (const std::range_error&) {
+    ::close(fd);
+    auto res = text_response(req, http::status::range_not_satisfiable, "Range not satisfiable.\n");
+    res.set(http::field::content_range, "bytes */" + std::to_string(size));
+    return send(std::move(res));
+  }
+
+  std::string key = path.native() + "\n" + etag;
+  auto content = size <= (8u << 20) ? shared_->cache.get(key, fd, size) : nullptr;
+  if (!content) {
+    // Large files are streamed from disk, whole (no ranges for them).
+    ::close(fd);
+    http::response<http::file_body> res{http::status::ok, req.version()};
+    headers(res);
+    res.set(http::field::accept_ranges, "none");
+    beast::error_code bec;
+    res.body().open(path.c_str(), beast::file_mode::scan, bec);
+    if (bec) return not_found();
+    res.content_length(size);
+    if (req.method() == http::verb::head) {
+      http::response<http::empty_body> head{http::status::ok, req.version()};
+      headers(head);
+      head.content_length(size);
+      return send(std::move(head));
+    }
+    return send(std::move(res));
+  }
+  ::close(fd);
+  uint64_t first = range ? range->first : 0, count = range ? range->second - range->first + 1 : size;
+  if (req.method() == http::verb::head) {
+    http::response<http::empty_body> res{range ? http::status::partial_content : http::status::ok, req.version()};
+    headers(res);
+    res.content_length(count);
+    if (range)
+      res.set(http::field::content_range,
+              "bytes " + std::to_string(range->first) + "-" + std::to_string(range->second) + "/" + std::to_string(size));
+    return send(std::move(res));
+  }
+  http::response<http::span_body<const char>> res{range ? http::status::partial_content : http::status::ok, req.version()};
+  headers(res);
+  if (range)
+    res.set(http::field::content_range,
+            "bytes " + std::to_string(range->first) + "-" + std::to_string(range->second) + "/" + std::to_string(size));
+  res.body() = boost::beast::span<const char>(content->data() + first, count);
+  res.content_length(count);
+  send(std::move(res), content);
+}
+
+class Listener : public StaticHost, public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(const HostOptions& o)
+      : threads_(o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency())),
+        ioc_(static_cast<int>(threads_)),
+        acceptor_(net::make_strand(ioc_)),
+        shared_(std::make_shared<Shared>()) {
+    shared_->state_dir = o.state_dir;
+  }
+
+  Status listen(const HostOptions& o) {
+    beast::error_code ec;
+    auto address = net::ip::make_address(o.address, ec);
+    if (ec) return Error{"'" + o.address + "' is not an IP address to listen on"};
+    tcp::endpoint endpoint{address, o.port};
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      return Error{"cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " + ec.message() +
+                   "; choose another port with --port"};
+    port_ = acceptor_.local_endpoint().port();
+    return ok_status();
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void run() override {
+    accept();
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : pool) t.join();
+  }
+
+  void stop() override { ioc_.stop(); }
+
+ private:
+  void accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(socket), shared_)->start();
+      }
+      if (acceptor_.is_open()) accept();
+    });
+  }
+
+  unsigned threads_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::shared_ptr<Shared> shared_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StaticHost>> StaticHost::start(const HostOptions& options) {
+  auto listener = std::make_unique<Listener>(options);
+  auto ok = listener->listen(options);
+  if (!ok) return ok.error();
+  return std::unique_ptr<StaticHost>(std::move(listener));
+}
+
+}  // namespace studyhub::host

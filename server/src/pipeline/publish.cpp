@@ -1,0 +1,212 @@
+#include "pipeline/publish.h"
+
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "archive/base64.h"
+#include "archive/extract.h"
+#include "core/file_lock.h"
+#include "pipeline/diagnostics.h"
+#include "publish/store.h"
+#include "runner/local_runner.h"
+
+namespace studyhub::pipeline {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kLogTailLines = 60;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Event stage(std::string name, std::string message, int percent) {
+  return Event{.kind = Event::Kind::stage, .stage = std::move(name), .message = std::move(message), .percent = percent};
+}
+Event progress(std::string name, std::string message, int percent) {
+  return Event{.kind = Event::Kind::progress, .stage = std::move(name), .message = std::move(message), .percent = percent};
+}
+
+// Keeps the last lines of the build output for a failure report.
+class LogTail {
+ public:
+  void add(std::string_view line) {
+    std::lock_guard lock(mutex_);
+    lines_.emplace_back(line);
+    if (lines_.size() > kLogTailLines) lines_.pop_front();
+  }
+  std::string text() const {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (const auto& l : lines_) out.append(l).append("\n");
+    return out;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::deque<std::string> lines_;
+};
+
+Result<FileLock> wait_for_build_lock(const fs::path& state_dir, std::stop_token stop, const EventSink& emit) {
+  auto lock = FileLock::try_acquire(state_dir / "build.lock");
+  if (!lock || lock->held()) return lock;
+  emit(Event{.kind = Event::Kind::queued, .message = "waiting for another publish on this machine to finish"});
+  for (int tick = 0;; ++tick) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (stop.stop_requested()) return cancelled_error();
+    lock = FileLock::try_acquire(state_dir / "build.lock");
+    if (!lock || lock->held()) return lock;
+  }
+}
+
+PublishResult finish(const PublishPlan& plan, const std::string& base_url, bool cached,
+                     std::chrono::steady_clock::time_point started) {
+  PublishResult r;
+  r.name = plan.name;
+  r.url = base_url + "/s/" + plan.name + "/";
+  r.immutable_url = base_url + "/v/" + plan.snapshot.id + "/";
+  r.snapshot_id = plan.snapshot.id;
+  r.folder = plan.snapshot.folder.string();
+  r.cached = cached;
+  r.files = plan.snapshot.files.size();
+  r.bytes = plan.snapshot.bytes;
+  r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  return r;
+}
+
+}  // namespace
+
+Result<PublishPlan> plan_publish(const PublishRequest& request, const PipelineEnv& env, std::stop_token stop,
+                                 const EventSink& emit) {
+  PublishPlan plan;
+  auto settings = settings::load_workspace_settings(request.folder);
+  if (!settings) return settings.error();
+  plan.settings = settings.value();
+  for (const auto& w : plan.settings.warnings) emit(Event{.kind = Event::Kind::log, .stage = "snapshot", .message = "warning: " + w});
+
+  emit(stage("snapshot", "reading " + request.folder.filename().string(), 0));
+  auto snap = snapshot::take_snapshot(request.folder, plan.settings,
+                                      {.state_dir = env.state_dir, .stop = stop, .progress = [&](std::string_view what, int pct) {
+                                         emit(progress("snapshot", std::string(what), pct / 10));
+                                       }});
+  if (!snap) return snap.error();
+  plan.snapshot = std::move(snap.value());
+  for (const auto& w : plan.snapshot.warnings) emit(Event{.kind = Event::Kind::log, .stage = "snapshot", .message = "warning: " + w});
+
+  if (request.name) plan.name = *request.name;
+  else if (plan.settings.name) plan.name = publish::slugify(*plan.settings.name);
+  else plan.name = publish::slugify(plan.snapshot.folder.filename().string());
+  emit(progress("snapshot",
+                std::to_string(plan.snapshot.files.size()) + " files, snapshot " + plan.snapshot.id.substr(0, 12), 10));
+  return plan;
+}
+
+PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env, std::stop_token stop,
+                           const EventSink& emit) {
+  auto started = std::chrono::steady_clock::now();
+  auto fail = [](Error e, std::string folder = {}) { return PublishFailure{std::move(e), {}, {}, std::move(folder)}; };
+
+  auto plan = plan_publish(request, env, stop, emit);
+  if (!plan) return fail(plan.error());
+  std::string folder = plan->snapshot.folder.string();
+  publish::SiteStore store(env.state_dir, 5);
+
+  // Already built: point the name at it, no build.
+  auto point = [&](bool cached) -> PublishOutcome {
+    emit(stage("publish", "publishing " + plan->name, 95));
+    auto pointed = store.point({.name = plan->name, .snapshot_id = plan->snapshot.id, .folder = folder,
+                                .published_at_ms = now_ms(), .files = plan->snapshot.files.size(),
+                                .bytes = plan->snapshot.bytes, .history = {}});
+    if (!pointed) return fail(pointed.error(), folder);
+    auto base = env.host_url();
+    if (!base) return fail(base.error(), folder);
+    emit(progress("publish", cached ? "already built: published at once" : "published", 100));
+    return finish(plan.value(), base.value(), cached, started);
+  };
+  if (store.has_version(plan->snapshot.id)) return point(true);
+
+  auto payload = runner::build_payload(plan->snapshot, env.state_dir, plan->settings);
+  if (!payload) return fail(payload.error(), folder);
+  plan->payload = std::move(payload.value());
+
+  auto lock = wait_for_build_lock(env.state_dir, stop, emit);
+  if (!lock) return fail(lock.error(), folder);
+  if (auto recovered = store.recover(); !recovered) return fail(recovered.error(), folder);
+  if (store.has_version(plan->snapshot.id)) return point(true);  // built by someone else meanwhile
+
+  emit(stage("build", "building with the " + plan->payload.preset.name + " preset", 20));
+  LogTail tail;
+  std::atomic<bool> building{true};
+  std::jthread ticker([&](std::stop_token) {
+    // The runner has no progress channel: say how long it has been building.
+    for (int seconds = 1; building; ++seconds) {
+      for (int i = 0; i < 10 && building; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (building) emit(progress("build", "building… " + std::to_string(seconds) + " s", 20));
+    }
+  });
+  int timeout = request.build_timeout_seconds.value_or(600);
+  auto run = runner::run_local(
+      plan->payload.payload,
+      {.work_dir = env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder),
+       .limits = {.timeout = std::chrono::seconds(timeout), .output_cap = 256u << 20},
+       .stop = stop,
+       .on_log = [&](std::string_view line) {
+         tail.add(line);
+         emit(Event{.kind = Event::Kind::log, .stage = "build", .message = std::string(line)});
+       },
+       .extra_env = {}});
+  building = false;
+  ticker = {};
+  if (!run) return PublishFailure{run.error(), {}, tail.text(), folder};
+  if (!run->error.empty()) {
+    std::set<std::string> known;
+    for (const auto& f : plan->snapshot.files) known.insert(f.path);
+    auto diagnostics = parse_diagnostics(run->stderr_text + "\n" + run->stdout_text,
+                                         env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder), known);
+    if (!diagnostics.empty()) emit(Event{.kind = Event::Kind::diagnostics, .diagnostics = diagnostics});
+    std::string message = "the build failed (" + run->error + ")";
+    if (!diagnostics.empty())
+      message += ": " + diagnostics.front().file + ":" + std::to_string(diagnostics.front().line) + ": " +
+                 diagnostics.front().message;
+    else
+      message += "; see the build log";
+    std::string log = tail.text();
+    if (log.empty()) log = run->stderr_text.substr(run->stderr_text.size() > 4000 ? run->stderr_text.size() - 4000 : 0);
+    return PublishFailure{Error{message}, diagnostics, log, folder};
+  }
+
+  emit(stage("extract", "unpacking the built site", 80));
+  auto archive = archive::decode_base64(run->stdout_text);
+  if (!archive) return fail(archive.error(), folder);
+  auto staging = store.new_staging();
+  if (!staging) return fail(staging.error(), folder);
+  auto extracted = archive::extract_site(archive.value(), staging.value());
+  if (!extracted) {
+    std::error_code ec;
+    fs::remove_all(staging.value(), ec);
+    return fail(extracted.error(), folder);
+  }
+  emit(progress("extract", std::to_string(extracted->files) + " files in the site", 90));
+  auto committed = store.commit_version(staging.value(), plan->snapshot.id);
+  if (!committed) return fail(committed.error(), folder);
+  return point(false);
+}
+
+json to_json(const PublishResult& r) {
+  return {{"url", r.url},         {"immutableUrl", r.immutable_url}, {"snapshotId", r.snapshot_id},
+          {"cached", r.cached},   {"files", r.files},                {"bytes", r.bytes},
+          {"durationMs", r.duration_ms}, {"name", r.name},           {"folder", r.folder}};
+}
+
+json to_json(const PublishFailure& f) {
+  json diagnostics = json::array();
+  for (const auto& d : f.diagnostics) diagnostics.push_back(to_json(d));
+  return {{"message", f.error.message}, {"logTail", f.log_tail}, {"diagnostics", diagnostics}};
+}
+
+}  // namespace studyhub::pipeline

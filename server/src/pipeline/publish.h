@@ -1,0 +1,62 @@
+// A publish, end to end: snapshot → payload → runner → RunResult → decode and extract → store → URL.
+// Emits one event stream; returns the result or a failure with the log tail and diagnostics.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stop_token>
+
+#include "pipeline/event.h"
+#include "runner/payload_builder.h"
+#include "settings/workspace_settings.h"
+#include "snapshot/snapshot.h"
+
+namespace studyhub::pipeline {
+
+struct PublishRequest {
+  std::filesystem::path folder;
+  std::optional<std::string> name;  // validated by the caller; else settings, else the folder's name
+  std::optional<int> build_timeout_seconds;
+};
+
+struct PipelineEnv {
+  std::filesystem::path state_dir;
+  // The host's base URL ("http://127.0.0.1:PORT"), starting it when needed.
+  std::function<Result<std::string>()> host_url;
+};
+
+struct PublishResult {
+  std::string name, url, immutable_url, snapshot_id, folder;
+  bool cached = false;
+  uint64_t files = 0, bytes = 0;
+  int64_t duration_ms = 0;
+};
+
+struct PublishFailure {
+  Error error;
+  std::vector<Diagnostic> diagnostics;
+  std::string log_tail;  // the last lines of build output
+  std::string folder;    // canonical, when known (diagnostics are relative to it)
+};
+
+using PublishOutcome = Result<PublishResult, PublishFailure>;
+
+// What a publish would send, without building (the first half of a publish; also --dry-run).
+struct PublishPlan {
+  snapshot::Snapshot snapshot;
+  settings::WorkspaceSettings settings;
+  runner::BuiltPayload payload;
+  std::string name;
+};
+Result<PublishPlan> plan_publish(const PublishRequest& request, const PipelineEnv& env, std::stop_token stop,
+                                 const EventSink& emit);
+
+PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env, std::stop_token stop,
+                           const EventSink& emit);
+
+nlohmann::json to_json(const PublishResult& result);
+nlohmann::json to_json(const PublishFailure& failure);
+
+}  // namespace studyhub::pipeline

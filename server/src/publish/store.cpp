@@ -1,0 +1,196 @@
+#include "publish/store.h"
+
+#include "core/file_lock.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+namespace studyhub::publish {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+bool write_atomic(const fs::path& file, const std::string& text) {
+  fs::path tmp = file.parent_path() / (".tmp-" + file.filename().string() + "-" + random_suffix());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out.write(text.data(), static_cast<std::streamsize>(text.size()))) return false;
+    out.flush();
+    if (!out) return false;
+  }
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec) fs::remove(tmp, ec);
+  return !ec;
+}
+
+json to_json(const SiteInfo& s) {
+  return {{"name", s.name},   {"snapshotId", s.snapshot_id}, {"folder", s.folder}, {"publishedAt", s.published_at_ms},
+          {"files", s.files}, {"bytes", s.bytes},             {"history", s.history}};
+}
+
+std::optional<SiteInfo> from_json(const json& j) {
+  if (!j.is_object()) return std::nullopt;
+  SiteInfo s;
+  s.name = j.value("name", "");
+  s.snapshot_id = j.value("snapshotId", "");
+  s.folder = j.value("folder", "");
+  s.published_at_ms = j.value("publishedAt", int64_t{0});
+  s.files = j.value("files", uint64_t{0});
+  s.bytes = j.value("bytes", uint64_t{0});
+  if (j.contains("history") && j["history"].is_array())
+    for (auto& h : j["history"])
+      if (h.is_string()) s.history.push_back(h.get<std::string>());
+  if (s.name.empty() || s.snapshot_id.empty()) return std::nullopt;
+  return s;
+}
+
+bool is_snapshot_id(std::string_view id) {
+  return id.size() == 40 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string slugify(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) && c < 0x80) out.push_back(static_cast<char>(std::tolower(c)));
+    else if (!out.empty() && out.back() != '-') out.push_back('-');
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  if (out.size() > 63) out.resize(63);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "sandbox" : out;
+}
+
+bool is_valid_name(std::string_view name) { return !name.empty() && slugify(name) == name; }
+
+SiteStore::SiteStore(fs::path state_dir, size_t keep_versions) : state_dir_(std::move(state_dir)), keep_(keep_versions) {
+  std::error_code ec;
+  for (const char* d : {"versions", "sites", "meta", "staging"}) fs::create_directories(state_dir_ / d, ec);
+}
+
+Status SiteStore::recover() {
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(state_dir_ / "staging", ec)) fs::remove_all(e.path(), ec);
+  for (const char* d : {"sites", "meta"})
+    for (auto& e : fs::directory_iterator(state_dir_ / d, ec))
+      if (e.path().filename().string().starts_with(".tmp-")) fs::remove(e.path(), ec);
+  return ok_status();
+}
+
+Result<fs::path> SiteStore::new_staging() {
+  fs::path dir = state_dir_ / "staging" / ("build-" + random_suffix());
+  std::error_code ec;
+  if (!fs::create_directory(dir, ec) || ec)
+    return Error{"cannot create a staging folder in " + (state_dir_ / "staging").string() + ": " + ec.message()};
+  return dir;
+}
+
+bool SiteStore::has_version(const std::string& id) const {
+  std::error_code ec;
+  return is_snapshot_id(id) && fs::is_directory(version_dir(id), ec);
+}
+
+fs::path SiteStore::version_dir(const std::string& id) const { return state_dir_ / "versions" / id; }
+
+Status SiteStore::commit_version(const fs::path& staging, const std::string& id) {
+  if (!is_snapshot_id(id)) return Error{"internal: not a snapshot id: " + id};
+  std::error_code ec;
+  if (has_version(id)) {
+    fs::remove_all(staging, ec);  // built twice: the first one stays, byte for byte the same input
+    return ok_status();
+  }
+  fs::rename(staging, version_dir(id), ec);
+  if (ec) return Error{"cannot store the built site: " + ec.message()};
+  return ok_status();
+}
+
+Status SiteStore::point(SiteInfo info) {
+  if (!is_valid_name(info.name)) return Error{"the sandbox name '" + info.name + "' is not URL-safe"};
+  // Short and machine-wide: a cached publish must not wait for someone else's build, only for
+  // another process's pointing and pruning.
+  auto lock = FileLock::acquire(state_dir_ / "store.lock");
+  if (!lock) return lock.error();
+  if (!has_version(info.snapshot_id)) return Error{"internal: version " + info.snapshot_id + " is missing"};
+  auto previous = get(info.name);
+  std::vector<std::string> history{info.snapshot_id};
+  if (previous)
+    for (const auto& h : previous->history)
+      if (h != info.snapshot_id && history.size() < keep_) history.push_back(h);
+  info.history = history;
+
+  // The link first (what the host serves), then the record; both by rename, so each is old or new.
+  fs::path link = state_dir_ / "sites" / info.name;
+  fs::path tmp = state_dir_ / "sites" / (".tmp-" + info.name + "-" + random_suffix());
+  std::error_code ec;
+  fs::create_symlink(fs::path("..") / "versions" / info.snapshot_id, tmp, ec);
+  if (ec) return Error{"cannot publish " + info.name + ": " + ec.message()};
+  if (::rename(tmp.c_str(), link.c_str()) != 0) {
+    fs::remove(tmp, ec);
+    return Error{"cannot publish " + info.name + ": " + std::strerror(errno)};
+  }
+  if (!write_atomic(state_dir_ / "meta" / (info.name + ".json"), to_json(info).dump(2)))
+    return Error{"cannot record the publish of " + info.name + " in " + (state_dir_ / "meta").string()};
+  prune();
+  return ok_status();
+}
+
+void SiteStore::prune() {
+  std::set<std::string> keep;
+  for (const auto& site : list()) keep.insert(site.history.begin(), site.history.end());
+  std::error_code ec;
+  // A version a site link points at is kept even when its record was lost.
+  for (auto& e : fs::directory_iterator(state_dir_ / "sites", ec))
+    if (e.is_symlink(ec)) keep.insert(fs::read_symlink(e.path(), ec).filename().string());
+  for (auto& e : fs::directory_iterator(state_dir_ / "versions", ec)) {
+    std::string id = e.path().filename().string();
+    if (keep.count(id)) continue;
+    // Out of versions/ first, so no one ever sees a half-deleted version.
+    fs::path trash = state_dir_ / "staging" / ("trash-" + id + "-" + random_suffix());
+    fs::rename(e.path(), trash, ec);
+    if (!ec) fs::remove_all(trash, ec);
+  }
+}
+
+std::vector<SiteInfo> SiteStore::list() const {
+  std::vector<SiteInfo> out;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(state_dir_ / "meta", ec)) {
+    if (e.path().extension() != ".json" || e.path().filename().string().starts_with(".tmp-")) continue;
+    std::ifstream in(e.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    if (auto s = from_json(json::parse(text.str(), nullptr, false))) out.push_back(std::move(*s));
+  }
+  std::sort(out.begin(), out.end(), [](const SiteInfo& a, const SiteInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+std::optional<SiteInfo> SiteStore::get(const std::string& name) const {
+  if (!is_valid_name(name)) return std::nullopt;
+  std::ifstream in(state_dir_ / "meta" / (name + ".json"));
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return from_json(json::parse(text.str(), nullptr, false));
+}
+
+}  // namespace studyhub::publish

@@ -1,0 +1,112 @@
+#include "runner/local_runner.h"
+
+#include <fstream>
+
+namespace studyhub::runner {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Language {
+  std::vector<std::string> build;
+  std::string run;
+};
+
+// The languages of code-runner this runner knows (the Studyhub fork's build language).
+std::optional<Language> language(const std::string& name) {
+  if (name == "buildcreatereactapp")
+    return Language{{"npm install 2>&1", "npm install create-react-app react-scripts 2>&1", "npm run build"},
+                    "tar -cz build | base64"};
+  return std::nullopt;
+}
+
+bool safe_name(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.find('\0') != std::string::npos) return false;
+  for (size_t start = 0; start <= name.size();) {
+    size_t slash = name.find('/', start);
+    std::string part = name.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+Status prepare_work_dir(const fs::path& dir, const Payload& payload) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error{"cannot create the build folder " + dir.string() + ": " + ec.message()};
+  // Start from the payload alone; only installed dependencies carry over.
+  for (auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename() != "node_modules") fs::remove_all(e.path(), ec);
+  for (const auto& f : payload.files) {
+    if (!safe_name(f.name)) return Error{"the payload holds an unsafe file name: " + f.name};
+    fs::path dest = dir / f.name;
+    fs::create_directories(dest.parent_path(), ec);
+    std::ofstream out(dest, std::ios::binary | std::ios::trunc);
+    if (!out.write(f.content.data(), static_cast<std::streamsize>(f.content.size())))
+      return Error{"cannot write " + dest.string() + " for the build; is the disk full?"};
+  }
+  return ok_status();
+}
+
+Error limit_error(const ProcessOutcome& o, const ProcessLimits& limits) {
+  if (o.cancelled) return cancelled_error();
+  if (o.timed_out)
+    return Error{"the build ran longer than its limit of " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limits.timeout).count()) +
+                 " s and was stopped; raise buildTimeoutSeconds in .studyhub-sandbox.json if it needs longer"};
+  return Error{"the build wrote more than " + std::to_string(limits.output_cap >> 20) +
+               " MB of output and was stopped; check it for a runaway loop"};
+}
+
+}  // namespace
+
+Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& options) {
+  auto prepared = prepare_work_dir(options.work_dir, payload);
+  if (!prepared) return prepared.error();
+
+  std::vector<std::string> steps;
+  std::string run_command;
+  if (payload.command) {
+    run_command = *payload.command;
+  } else if (auto lang = language(payload.language)) {
+    steps = lang->build;
+    run_command = lang->run;
+  } else {
+    return Error{"the local runner does not know the language '" + payload.language + "'; send a command"};
+  }
+
+  ProcessSpec spec{.argv = {"/bin/sh", "-c", ""}, .cwd = options.work_dir, .env = scrubbed_environment(options.extra_env),
+                   .stdin_text = payload.stdin_text.value_or("")};
+  RunResult result;
+  auto started = std::chrono::steady_clock::now();
+  auto remaining = [&] {
+    auto used = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    return ProcessLimits{.timeout = std::max(std::chrono::milliseconds(1), options.limits.timeout - used),
+                         .output_cap = options.limits.output_cap};
+  };
+  for (const auto& step : steps) {  // build commands: their output is the log
+    spec.argv[2] = step;
+    ProcessOutcome o = run_process(spec, remaining(), options.stop, options.on_log, /*stream_stdout=*/true);
+    if (!o.error.empty()) return Error{o.error};
+    if (o.cancelled || o.timed_out || o.output_capped) return limit_error(o, options.limits);
+    if (o.exit_code != 0) {
+      result.stdout_text = std::move(o.stdout_text);
+      result.stderr_text = std::move(o.stderr_text);
+      result.error = "Exit code: " + std::to_string(o.exit_code != -1 ? o.exit_code : 128 + o.signal);
+      return result;
+    }
+  }
+  spec.argv[2] = run_command;
+  ProcessOutcome o = run_process(spec, remaining(), options.stop, options.on_log, /*stream_stdout=*/false);
+  if (!o.error.empty()) return Error{o.error};
+  if (o.cancelled || o.timed_out || o.output_capped) return limit_error(o, options.limits);
+  result.stdout_text = std::move(o.stdout_text);
+  result.stderr_text = std::move(o.stderr_text);
+  if (o.exit_code != 0) result.error = "Exit code: " + std::to_string(o.exit_code != -1 ? o.exit_code : 128 + o.signal);
+  return result;
+}
+
+}  // namespace studyhub::runner

@@ -1,0 +1,28 @@
+// The embedded runner: executes a code-runner payload on this machine, in a private work folder
+// under the state directory, exactly as code-runner would (write the files, run the command or
+// the language's build and run commands). node_modules survives between runs of the same work
+// folder; everything else is rewritten from the payload each time.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <stop_token>
+
+#include "runner/payload.h"
+#include "runner/process.h"
+
+namespace studyhub::runner {
+
+struct LocalRunOptions {
+  std::filesystem::path work_dir;
+  ProcessLimits limits;
+  std::stop_token stop;
+  std::function<void(std::string_view line)> on_log;  // build output lines as they arrive
+  std::vector<std::string> extra_env;
+};
+
+// Build failures are a RunResult with `error` set; an Error means the run itself could not
+// happen or was stopped (time limit, output cap, cancel).
+Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& options);
+
+}  // namespace studyhub::runner

@@ -1,0 +1,26 @@
+// Turns a snapshot into a code-runner payload and the script that builds it. Content that a JSON
+// string cannot carry travels encoded and is restored by the script's first lines:
+// binary files as base64 (name + ".studyhub-b64"), empty files and links as lists.
+#pragma once
+
+#include <filesystem>
+
+#include "runner/payload.h"
+#include "runner/preset.h"
+#include "settings/workspace_settings.h"
+#include "snapshot/snapshot.h"
+
+namespace studyhub::runner {
+
+struct BuiltPayload {
+  Payload payload;
+  Preset preset;
+  size_t binary_files = 0, empty_files = 0, links = 0;
+  uint64_t bytes = 0;  // size of the payload as JSON, for request-size checks
+};
+
+Result<BuiltPayload> build_payload(const snapshot::Snapshot& snap, const std::filesystem::path& state_dir,
+                                   const settings::WorkspaceSettings& settings,
+                                   const std::string& language = "buildcreatereactapp");
+
+}  // namespace studyhub::runner
