@@ -97,6 +97,14 @@ Status write_file(struct archive* a, const fs::path& dest, mode_t mode, uint64_t
   return ok_status();
 }
 
+// A file shorter than its header says means the stream ended early.
+Status check_complete(struct archive_entry* entry, const std::filesystem::path& dest) {
+  std::error_code ec;
+  if (archive_entry_size_is_set(entry) && fs::file_size(dest, ec) < static_cast<uintmax_t>(archive_entry_size(entry)))
+    return Error{"the site archive is truncated or damaged (" + dest.filename().string() + " is cut short)"};
+  return ok_status();
+}
+
 }  // namespace
 
 Result<Extracted> extract_site(std::string_view tar_gz, const fs::path& staging, const ExtractLimits& limits,
@@ -161,6 +169,7 @@ Result<Extracted> extract_site(std::string_view tar_gz, const fs::path& staging,
     mode_t mode = (archive_entry_perm(entry) & 0111) ? 0755 : 0644;
     auto written = write_file(a.get(), dest, mode, out.bytes, limits.max_bytes);
     if (!written) return written.error();
+    if (auto complete = check_complete(entry, dest); !complete) return complete.error();
     ++out.files;
   }
   if (!saw_root)

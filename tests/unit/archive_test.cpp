@@ -1,0 +1,162 @@
+// Real tar.gz archives written with libarchive, good and hostile, against the extractor.
+#include "archive/extract.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include "archive/base64.h"
+#include "support/fs_helpers.h"
+#include "support/rpc_client.h"
+
+using namespace studyhub;
+using namespace studyhub::testing;
+
+namespace {
+
+struct Entry {
+  std::string name;
+  mode_t type = AE_IFREG;
+  std::string content;   // file content, or link target for links
+  bool hardlink = false;
+};
+
+std::string make_tar_gz(const std::vector<Entry>& entries) {
+  std::string out;
+  struct archive* a = archive_write_new();
+  archive_write_add_filter_gzip(a);
+  archive_write_set_format_pax_restricted(a);
+  archive_write_open(
+      a, &out, nullptr,
+      [](struct archive*, void* data, const void* buf, size_t n) -> la_ssize_t {
+        static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
+        return static_cast<la_ssize_t>(n);
+      },
+      nullptr);
+  for (const auto& e : entries) {
+    struct archive_entry* entry = archive_entry_new();
+    archive_entry_set_pathname(entry, e.name.c_str());
+    archive_entry_set_filetype(entry, e.type);
+    archive_entry_set_perm(entry, e.type == AE_IFDIR ? 0755 : 0644);
+    if (e.hardlink) archive_entry_set_hardlink(entry, e.content.c_str());
+    else if (e.type == AE_IFLNK) archive_entry_set_symlink(entry, e.content.c_str());
+    else if (e.type == AE_IFREG) archive_entry_set_size(entry, static_cast<la_int64_t>(e.content.size()));
+    archive_write_header(a, entry);
+    if (e.type == AE_IFREG && !e.hardlink) archive_write_data(a, e.content.data(), e.content.size());
+    archive_entry_free(entry);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  return out;
+}
+
+struct Fixture {
+  TempDir tmp;
+  fs::path staging = fs::path(tmp.path()) / "state/staging/build-1";
+  fs::path outside = fs::path(tmp.path()) / "outside";
+  Fixture() {
+    fs::create_directories(staging);
+    fs::create_directories(outside);
+    write_file(outside / "sentinel", "untouched");
+  }
+  // Everything outside the staging folder, to prove an extraction wrote nothing there.
+  std::map<std::string, EntryState> world() {
+    auto all = folder_state(tmp.path());
+    std::erase_if(all, [&](auto& kv) { return kv.first.starts_with("state/staging/build-1"); });
+    return all;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "a good site: files, folders, an inside link, through base64 as the contract sends it") {
+  std::string tgz = make_tar_gz({{"build/", AE_IFDIR},
+                                 {"build/index.html", AE_IFREG, "<h1>hi</h1>"},
+                                 {"build/assets/", AE_IFDIR},
+                                 {"build/assets/app.js", AE_IFREG, "console.log(1)"},
+                                 {"build/latest.js", AE_IFLNK, "assets/app.js"}});
+  std::string wire = archive::encode_base64(tgz);
+  // The fork strips newlines; `base64` without -w0 inserts them: both decode.
+  std::string wrapped;
+  for (size_t i = 0; i < wire.size(); i += 76) wrapped += wire.substr(i, 76) + "\n";
+  for (const auto& text : {wire, wrapped}) {
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    auto bytes = archive::decode_base64(text);
+    REQUIRE(bytes.ok());
+    CHECK(bytes.value() == tgz);
+    auto r = archive::extract_site(bytes.value(), staging);
+    REQUIRE_MESSAGE(r.ok(), r.error().message);
+    CHECK(r->files == 2);
+    CHECK(read_file(staging / "index.html") == "<h1>hi</h1>");
+    CHECK(read_file(staging / "latest.js") == "console.log(1)");
+  }
+}
+
+TEST_CASE_FIXTURE(Fixture, "hostile archives are refused and nothing outside staging is written") {
+  struct Case {
+    const char* what;
+    std::vector<Entry> entries;
+    const char* needle;
+  };
+  std::vector<Case> cases{
+      {"dot-dot", {{"build/../../outside/evil", AE_IFREG, "x"}}, "'..'"},
+      {"deep dot-dot", {{"build/a/../../../outside/evil", AE_IFREG, "x"}}, "'..'"},
+      {"absolute", {{"/tmp/evil", AE_IFREG, "x"}}, "absolute"},
+      {"outside build", {{"other/file", AE_IFREG, "x"}}, "outside build/"},
+      {"link escaping", {{"build/link", AE_IFLNK, "../../outside"}}, "points outside"},
+      {"absolute link", {{"build/link", AE_IFLNK, "/etc"}}, "points outside"},
+      {"write through link", {{"build/ok", AE_IFLNK, "."}, {"build/ok/x", AE_IFREG, "x"}}, "passes through a link"},
+      {"hard link", {{"build/a", AE_IFREG, "x"}, {"build/b", AE_IFREG, "build/a", true}}, "hard link"},
+      {"fifo", {{"build/pipe", AE_IFIFO}}, "device, FIFO"},
+      {"char device", {{"build/dev", AE_IFCHR}}, "device, FIFO"},
+      {"backslash", {{"build/..\\..\\evil", AE_IFREG, "x"}}, "backslash"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(std::string(c.what));
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    auto before = world();
+    auto r = archive::extract_site(make_tar_gz(c.entries), staging);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find(c.needle) != std::string::npos);
+    CHECK(world() == before);
+  }
+}
+
+TEST_CASE_FIXTURE(Fixture, "archive bombs are capped by bytes and by entries") {
+  std::string big(200000, 'z');  // compresses to almost nothing
+  auto r = archive::extract_site(make_tar_gz({{"build/big", AE_IFREG, big}}), staging, {.max_bytes = 100000});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("archive bomb") != std::string::npos);
+
+  std::vector<Entry> many;
+  for (int i = 0; i < 50; ++i) many.push_back({"build/f" + std::to_string(i), AE_IFREG, "x"});
+  fs::remove_all(staging);
+  fs::create_directories(staging);
+  r = archive::extract_site(make_tar_gz(many), staging, {.max_entries = 20});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("more than 20 entries") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(Fixture, "truncated, non-gzip, non-base64 and build-less outputs are clear errors") {
+  std::string noise;
+  uint32_t x = 12345;
+  for (int i = 0; i < 200000; ++i) noise.push_back(static_cast<char>((x = x * 1103515245 + 12345) >> 24));
+  std::string tgz = make_tar_gz({{"build/index.html", AE_IFREG, noise}});
+  auto cut = archive::extract_site(std::string_view(tgz).substr(0, tgz.size() / 2), staging);
+  REQUIRE_FALSE(cut.ok());
+  CHECK(cut.error().message.find("truncated or damaged") != std::string::npos);
+
+  auto plain = archive::extract_site("this is not an archive at all", staging);
+  REQUIRE_FALSE(plain.ok());
+  CHECK(plain.error().message.find("not a gzip-compressed tar") != std::string::npos);
+
+  auto not_b64 = archive::decode_base64("npm ERR! something went wrong ***");
+  REQUIRE_FALSE(not_b64.ok());
+  CHECK(not_b64.error().message.find("not base64") != std::string::npos);
+
+  auto empty = archive::extract_site(make_tar_gz({{"dist/index.html", AE_IFREG, "x"}}), staging, {}, "build");
+  REQUIRE_FALSE(empty.ok());
+}
