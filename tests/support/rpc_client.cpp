@@ -35,6 +35,11 @@ std::map<std::string, std::string> with_state(std::map<std::string, std::string>
 RpcClient::RpcClient(std::vector<std::string> serve_args, std::map<std::string, std::string> env)
     : child_(serve_argv(std::move(serve_args)), with_state(std::move(env), state_.path() + "/state")) {}
 
+RpcClient::~RpcClient() {
+  child_.close_stdin();
+  child_.wait(10s);
+}
+
 void RpcClient::send(const json& message) { child_.write(rpc::encode_frame(message.dump())); }
 
 void RpcClient::notify(std::string method, json params) {
@@ -72,6 +77,13 @@ std::optional<json> RpcClient::next(std::chrono::milliseconds timeout) {
 }
 
 std::optional<json> RpcClient::response(const json& id, std::chrono::milliseconds timeout) {
+  // An answer may have arrived while we waited for another one.
+  for (auto it = seen.begin(); it != seen.end(); ++it)
+    if (it->contains("id") && !it->contains("method") && (*it)["id"] == id) {
+      json m = std::move(*it);
+      seen.erase(it);
+      return m;
+    }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

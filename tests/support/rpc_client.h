@@ -33,6 +33,9 @@ class RpcClient {
   // Starts `studyhub-sandbox [extra_global_args] serve [serve_args]` with a private state dir.
   explicit RpcClient(std::vector<std::string> serve_args = {},
                      std::map<std::string, std::string> env = {});
+  // Closes the server's input and lets it end its work (a running build is cancelled), so no
+  // build outlives the test; kills it only if it does not exit in time.
+  ~RpcClient();
 
   void send(const json& message);
   void send_raw(std::string_view bytes) { child_.write(bytes); }

@@ -53,8 +53,7 @@ int run_host(const HostCommandOptions& o) {
     sigwait(&signals, &sig);
     server.stop();
   });
-  server.run();
-  host::remove_host_record_if_ours(dir, record.pid);
+  server.run();  // host.json stays behind on purpose: the next host reuses its port
   pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter when run() ended on its own
   waiter.join();
   return 0;

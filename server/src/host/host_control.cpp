@@ -113,12 +113,6 @@ bool write_host_record(const fs::path& state_dir, const HostRecord& r) {
   return !ec;
 }
 
-void remove_host_record_if_ours(const fs::path& state_dir, int pid) {
-  auto r = read_host_record(state_dir);
-  std::error_code ec;
-  if (r && r->pid == pid) fs::remove(state_dir / "host.json", ec);
-}
-
 bool host_alive(const fs::path& state_dir, const HostRecord& r) {
   if (r.pid <= 0 || ::kill(r.pid, 0) != 0) return false;
   auto body = http_get(base_url(r) + "/.studyhub/health");
@@ -137,8 +131,6 @@ Result<std::string> ensure_host(const fs::path& state_dir, const fs::path& self)
   // Reuse the previous port when it is free, so earlier URLs keep working.
   uint16_t port = record ? record->port : 0;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::error_code ec;
-    fs::remove(state_dir / "host.json", ec);
     auto spawned = spawn_background_host(state_dir, self, attempt == 0 ? port : 0);
     if (!spawned) return spawned.error();
     for (int i = 0; i < 100; ++i) {  // up to 5 s
@@ -153,17 +145,11 @@ Result<std::string> ensure_host(const fs::path& state_dir, const fs::path& self)
 
 Result<bool> stop_host(const fs::path& state_dir) {
   auto record = read_host_record(state_dir);
-  if (!record || !host_alive(state_dir, *record)) {
-    std::error_code ec;
-    fs::remove(state_dir / "host.json", ec);
-    return false;
-  }
+  if (!record || !host_alive(state_dir, *record)) return false;
   ::kill(record->pid, SIGTERM);
   for (int i = 0; i < 100 && ::kill(record->pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (::kill(record->pid, 0) == 0) return Error{"the host (pid " + std::to_string(record->pid) + ") did not stop"};
-  std::error_code ec;
-  fs::remove(state_dir / "host.json", ec);
-  return true;
+  return true;  // host.json stays: its port is reused by the next host, so old URLs work again
 }
 
 }  // namespace studyhub::host

@@ -20,7 +20,6 @@ struct HostRecord {
 
 std::optional<HostRecord> read_host_record(const std::filesystem::path& state_dir);
 bool write_host_record(const std::filesystem::path& state_dir, const HostRecord& record);
-void remove_host_record_if_ours(const std::filesystem::path& state_dir, int pid);
 
 // True when a host answers at the record's port for this state directory.
 bool host_alive(const std::filesystem::path& state_dir, const HostRecord& record);

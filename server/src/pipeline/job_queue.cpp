@@ -63,8 +63,13 @@ PublishOutcome JobQueue::publish(const PublishRequest& request, std::stop_token 
   // Cancelled: leave the job; a job nobody waits for any more is cancelled or dropped.
   std::erase(job->waiters, waiter);
   if (job->waiters.empty()) {
-    if (job == running_) job->stop.request_stop();
-    else std::erase(queue_, job);
+    if (job == running_) {
+      // Answer only once the build is really gone (its process group killed), which is quick.
+      job->stop.request_stop();
+      changed_.wait(lock, [&] { return job->done; });
+    } else {
+      std::erase(queue_, job);
+    }
   }
   return PublishFailure{cancelled_error(), {}, {}, {}};
 }

@@ -10,6 +10,7 @@
 #include "pipeline/diagnostics.h"
 #include "publish/store.h"
 #include "runner/local_runner.h"
+#include "runner/process.h"
 
 namespace studyhub::pipeline {
 
@@ -137,6 +138,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   auto lock = wait_for_build_lock(env.state_dir, stop, emit);
   if (!lock) return fail(lock.error(), folder);
   if (auto recovered = store.recover(); !recovered) return fail(recovered.error(), folder);
+  runner::stop_orphaned_build(env.state_dir / "build.pid");  // a build whose publisher was killed
   if (store.has_version(plan->snapshot.id)) return point(true);  // built by someone else meanwhile
 
   emit(stage("build", "building with the " + plan->payload.preset.name + " preset", 20));
@@ -159,7 +161,8 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
          tail.add(line);
          emit(Event{.kind = Event::Kind::log, .stage = "build", .message = std::string(line)});
        },
-       .extra_env = {}});
+       .extra_env = {},
+       .pid_file = env.state_dir / "build.pid"});
   building = false;
   ticker = {};
   if (!run) return PublishFailure{run.error(), {}, tail.text(), folder};

@@ -79,7 +79,7 @@ Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& optio
   }
 
   ProcessSpec spec{.argv = {"/bin/sh", "-c", ""}, .cwd = options.work_dir, .env = scrubbed_environment(options.extra_env),
-                   .stdin_text = payload.stdin_text.value_or("")};
+                   .stdin_text = payload.stdin_text.value_or(""), .pid_file = options.pid_file};
   RunResult result;
   auto started = std::chrono::steady_clock::now();
   auto remaining = [&] {

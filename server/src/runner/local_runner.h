@@ -19,6 +19,7 @@ struct LocalRunOptions {
   std::stop_token stop;
   std::function<void(std::string_view line)> on_log;  // build output lines as they arrive
   std::vector<std::string> extra_env;
+  std::filesystem::path pid_file;  // see ProcessSpec::pid_file
 };
 
 // Build failures are a RunResult with `error` set; an Error means the run itself could not

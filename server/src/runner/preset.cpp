@@ -89,7 +89,7 @@ std::string build_script(const Preset& p, const ScriptParts& parts) {
   s += "deps=" + parts.deps_hash + "\n";
   s += "if [ \"$(cat node_modules/.studyhub-deps 2>/dev/null)\" != \"$deps\" ]; then\n";
   s += "  " + install + "\n";
-  s += "  echo \"$deps\" > node_modules/.studyhub-deps\n";
+  s += "  mkdir -p node_modules && echo \"$deps\" > node_modules/.studyhub-deps\n";
   s += "else\n  echo \"studyhub-sandbox: dependencies unchanged, npm install skipped\" >&2\nfi\n";
   // Relative asset URLs, so the site works under /s/<name>/, /v/<id>/ and any nginx prefix.
   switch (p.kind) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -52,6 +53,17 @@ void kill_group(pid_t pid, int& status) {
 }
 
 }  // namespace
+
+void stop_orphaned_build(const std::filesystem::path& pid_file) {
+  FILE* f = std::fopen(pid_file.c_str(), "r");
+  if (!f) return;
+  int pid = 0;
+  bool read = std::fscanf(f, "%d", &pid) == 1;
+  std::fclose(f);
+  // Only a group whose leader still runs a shell of ours; a reused pid of another program is left alone.
+  if (read && pid > 1 && ::getpgid(pid) == pid) ::killpg(pid, SIGKILL);
+  std::remove(pid_file.c_str());
+}
 
 std::vector<std::string> scrubbed_environment(const std::vector<std::string>& extra) {
   std::vector<std::string> env;
@@ -106,6 +118,12 @@ ProcessOutcome run_process(const ProcessSpec& spec, const ProcessLimits& limits,
     out.error = "cannot start " + spec.argv[0] + ": " + std::strerror(rc);
     for (int fd : {in[1], o[0], e[0]}) ::close(fd);
     return out;
+  }
+  if (!spec.pid_file.empty()) {
+    if (FILE* f = std::fopen(spec.pid_file.c_str(), "w")) {
+      std::fprintf(f, "%d\n", static_cast<int>(pid));
+      std::fclose(f);
+    }
   }
   if (!spec.stdin_text.empty()) {
     // Small inputs only (the payload's stdin); a full pipe must not block us forever.
@@ -170,6 +188,7 @@ ProcessOutcome run_process(const ProcessSpec& spec, const ProcessLimits& limits,
     }
     ::killpg(pid, SIGKILL);  // background children left behind by the build
   }
+  if (!spec.pid_file.empty()) std::remove(spec.pid_file.c_str());
   if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
   return out;

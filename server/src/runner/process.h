@@ -16,6 +16,9 @@ struct ProcessSpec {
   std::filesystem::path cwd;
   std::vector<std::string> env;  // the whole environment, "NAME=value"
   std::string stdin_text;
+  // When set, the child's process group id is written here while it runs, so a later run can
+  // stop a build whose parent was killed.
+  std::filesystem::path pid_file;
 };
 
 struct ProcessLimits {
@@ -35,6 +38,9 @@ struct ProcessOutcome {
 // (and stdout lines too when stream_stdout is set).
 ProcessOutcome run_process(const ProcessSpec& spec, const ProcessLimits& limits, std::stop_token stop,
                            const std::function<void(std::string_view line)>& on_line, bool stream_stdout);
+
+// Kills the process group recorded in pid_file by a run whose parent died (then removes the file).
+void stop_orphaned_build(const std::filesystem::path& pid_file);
 
 // The environment a build sees: the basics a toolchain needs, nothing that looks like a secret.
 std::vector<std::string> scrubbed_environment(const std::vector<std::string>& extra = {});
