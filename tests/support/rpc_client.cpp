@@ -38,6 +38,9 @@ RpcClient::RpcClient(std::vector<std::string> serve_args, std::map<std::string, 
 RpcClient::~RpcClient() {
   child_.close_stdin();
   child_.wait(10s);
+  // A publish started the state directory's background host: stop it with the test.
+  if (std::filesystem::exists(state_.path() + "/state/host.json"))
+    run_command({binary_path(), "host", "--stop"}, {{"STUDYHUB_SANDBOX_HOME", state_.path() + "/state"}}, 10s);
 }
 
 void RpcClient::send(const json& message) { child_.write(rpc::encode_frame(message.dump())); }
