@@ -157,7 +157,7 @@ TEST_CASE("a failed build: exit 1, the log and the problem in the terminal, the 
   CHECK(http_get(url).body.find("Version one") != std::string::npos);
 }
 
-TEST_CASE("usage: a bad --name exits 2; the name comes from the settings file or the folder") {
+TEST_CASE("usage: a bad --name exits 2 — the name comes from the settings file or the folder") {
   World w;
   fs::path site = w.static_site("Some Folder", "Named");
   auto bad = w.cli({"publish", "--name", "Not OK/..", site.string()});
@@ -200,7 +200,7 @@ TEST_CASE("list shows what was published, in the shape of sandbox/list") {
   CHECK(rpc == cli);
 }
 
-TEST_CASE("JSON-RPC publish: progress in order, build log, result; a failure sends diagnostics a success clears") {
+TEST_CASE("JSON-RPC publish: progress in order, build log, result — a failure sends diagnostics a success clears") {
   World w;
   fs::path site = w.npm_site("app", "Over RPC");
   RpcClient c({}, {{"STUDYHUB_SANDBOX_HOME", w.state}});
@@ -285,7 +285,7 @@ TEST_CASE("cancel over JSON-RPC stops the build within a second and leaves no pr
   CHECK((stat.empty() || stat.find(") Z") != std::string::npos));
 }
 
-TEST_CASE("two processes publishing at once build one at a time; both succeed") {
+TEST_CASE("two processes publishing at once build one at a time — both succeed") {
   World w;
   fs::path log = w.root / "intervals";
   auto slow = [&](const std::string& name) {
@@ -305,7 +305,7 @@ TEST_CASE("two processes publishing at once build one at a time; both succeed") 
   CHECK(read_file(log) == "start\nend\nstart\nend\n");  // never two builds at once
 }
 
-TEST_CASE("requests for one folder that wait together coalesce into one publish; none is dropped") {
+TEST_CASE("requests for one folder that wait together coalesce into one publish — none is dropped") {
   World w;
   fs::path counter = w.root / "builds";
   fs::path blocker = w.npm_site("blocker", "Blocker", "const end = Date.now() + 1500; while (Date.now() < end) {}\n");
@@ -417,7 +417,7 @@ TEST_CASE("the host: traversal refused, links out of a site refused, caching and
   CHECK(http_get(result["immutableUrl"].get<std::string>()).headers["cache-control"].find("immutable") != std::string::npos);
 }
 
-TEST_CASE("the host binds loopback only, unless asked; host --stop ends it") {
+TEST_CASE("the host binds loopback only, unless asked — host --stop ends it") {
   World w;
   auto r = w.cli({"publish", w.static_site("loop", "Loop").string()});
   REQUIRE(r.status == 0);
@@ -432,7 +432,7 @@ TEST_CASE("the host binds loopback only, unless asked; host --stop ends it") {
   CHECK(http_get(World::url_of(again)).status == 200);
 }
 
-TEST_CASE("a real Vite React app from the npm registry: built, published, every asset loads; an edit reuses node_modules") {
+TEST_CASE("a real Vite React app from the npm registry: built, published, every asset loads — an edit reuses node_modules") {
   World w;
   fs::path app = w.root / "hello-vite";
   fs::copy(fs::path(STUDYHUB_SOURCE_DIR) / "examples/hello-vite", app, fs::copy_options::recursive);
@@ -454,4 +454,15 @@ TEST_CASE("a real Vite React app from the npm registry: built, published, every 
   auto broken = w.cli({"publish", app.string()}, std::chrono::seconds(600));
   CHECK(broken.status == 1);
   CHECK(broken.err.find("/src/App.jsx:1:") != std::string::npos);
+}
+
+TEST_CASE("the build time limit from the settings stops a runaway build with a clear error") {
+  World w;
+  fs::path site = w.npm_site("forever", "Forever", "const end = Date.now() + 60000; while (Date.now() < end) {}\n");
+  write_file(site / ".studyhub-sandbox.json", R"({"buildTimeoutSeconds": 2})");
+  auto started = std::chrono::steady_clock::now();
+  auto r = w.cli({"publish", site.string()});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("longer than its limit of 2 s") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
 }

@@ -61,7 +61,7 @@ TEST_CASE("requests after shutdown get -32600") {
   CHECK(r["error"]["message"].get<std::string>().find("shutting down") != std::string::npos);
 }
 
-TEST_CASE("unknown methods get -32601; unknown notifications are ignored") {
+TEST_CASE("unknown methods get -32601 — unknown notifications are ignored") {
   RpcClient c;
   c.initialize();
   c.notify("$/setTrace", {{"value", "off"}});

@@ -113,7 +113,7 @@ TEST_CASE("sandbox/snapshot reports work-done progress and accepts file:// URIs"
   CHECK(kinds.back() == "end");
 }
 
-TEST_CASE("sandbox/snapshot: bad params name the field; a failed snapshot is -32803 with the reason") {
+TEST_CASE("sandbox/snapshot: bad params name the field — a failed snapshot is -32803 with the reason") {
   Workspace w;
   RpcClient c;
   c.initialize();

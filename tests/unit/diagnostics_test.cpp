@@ -38,7 +38,7 @@ TEST_CASE("build output lines become problems in workspace files") {
   CHECK(d[4].message == "Unexpected token");
 }
 
-TEST_CASE("colour codes and duplicates are dropped; unknown files ignored") {
+TEST_CASE("colour codes and duplicates are dropped — unknown files ignored") {
   std::set<std::string> known{"a.js"};
   auto d = parse_diagnostics("\x1b[31ma.js:1:2: ERROR: boom\x1b[0m\na.js:1:2: ERROR: boom\nb.js:1:1: ERROR: x\n", "/w", known);
   REQUIRE(d.size() == 1);

@@ -80,7 +80,7 @@ Reply wait_for_cancel(RequestContext& ctx) {
 
 }  // namespace
 
-TEST_CASE("a slow request does not block reading; cancel answers it with -32800") {
+TEST_CASE("a slow request does not block reading — cancel answers it with -32800") {
   PipeSession s([](Session& session) {
     session.on_request("test/slow", Runs::on_worker, wait_for_cancel);
     session.on_request("test/echo", Runs::inline_on_reader,

@@ -51,3 +51,12 @@ TEST_CASE("unknown keys are warnings, not errors") {
   REQUIRE(s->warnings.size() == 1);
   CHECK(s->warnings[0].find("nmae") != std::string::npos);
 }
+
+TEST_CASE("build timeout and kept versions are bounded integers") {
+  auto s = parse_workspace_settings(R"({"buildTimeoutSeconds": 30, "keepVersions": 2})");
+  REQUIRE(s.ok());
+  CHECK(s->build_timeout_seconds == 30);
+  CHECK(s->keep_versions == 2);
+  CHECK_FALSE(parse_workspace_settings(R"({"buildTimeoutSeconds": 0})").ok());
+  CHECK_FALSE(parse_workspace_settings(R"({"keepVersions": "five"})").ok());
+}

@@ -117,7 +117,7 @@ TEST_CASE_FIXTURE(Fixture, "binary, empty, executable, unicode and spaced names 
   CHECK(s.id == git_tree_of(root, tmp.path()));  // byte-exact: same blobs as git without filters
 }
 
-TEST_CASE_FIXTURE(Fixture, "same content gives the same id anywhere; any change gives a new one") {
+TEST_CASE_FIXTURE(Fixture, "same content gives the same id anywhere — any change gives a new one") {
   fs::path a = root / "a", b = root / "elsewhere/b";
   for (auto& dir : {a, b}) {
     write_file(dir / "index.html", "same");
@@ -230,7 +230,7 @@ TEST_CASE_FIXTURE(Fixture, "a folder the parent repository ignores keeps its own
   CHECK(s.warnings[0].find("ignore rules exclude this folder") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(Fixture, "built-in exclusions: node_modules and secrets, reported; settings opt back in") {
+TEST_CASE_FIXTURE(Fixture, "built-in exclusions: node_modules and secrets, reported — settings opt back in") {
   write_file(root / "index.js", "x");
   write_file(root / "node_modules/react/index.js", "x");
   write_file(root / "packages/a/node_modules/x.js", "x");
@@ -312,7 +312,7 @@ TEST_CASE_FIXTURE(Fixture, "a nested repository is left out and reported") {
   CHECK(reason(s, "vendor/lib/") == "nested-repository");
 }
 
-TEST_CASE_FIXTURE(Fixture, "limits: a clear error naming the offenders and the setting; nothing truncated") {
+TEST_CASE_FIXTURE(Fixture, "limits: a clear error naming the offenders and the setting — nothing truncated") {
   write_file(root / "a.bin", std::string(5000, 'a'));
   write_file(root / "b.bin", std::string(3000, 'b'));
   for (int i = 0; i < 5; ++i) write_file(root / "many" / (std::to_string(i) + ".js"), "x");
@@ -342,7 +342,7 @@ TEST_CASE_FIXTURE(Fixture, "limits: a clear error naming the offenders and the s
   CHECK(ok(root).files.size() == 7);  // within the defaults all is there
 }
 
-TEST_CASE_FIXTURE(Fixture, "each change is a commit on the folder's private ref; no change, no commit") {
+TEST_CASE_FIXTURE(Fixture, "each change is a commit on the folder's private ref — no change, no commit") {
   write_file(root / "index.html", "1");
   auto a = ok(root);
   auto again = ok(root);
@@ -376,7 +376,7 @@ TEST_CASE_FIXTURE(Fixture, "the user's folder and its .git are never written") {
   CHECK(folder_state(root) == before);
 }
 
-TEST_CASE_FIXTURE(Fixture, "an empty folder is the empty tree; a missing one is a clear error") {
+TEST_CASE_FIXTURE(Fixture, "an empty folder is the empty tree — a missing one is a clear error") {
   fs::create_directories(root);
   CHECK(ok(root).id == "4b825dc642cb6eb9a060e54bf8d69288fbee4904");
   auto r = take(root / "missing");

@@ -65,6 +65,12 @@ Result<FileLock> wait_for_build_lock(const fs::path& state_dir, std::stop_token 
   }
 }
 
+// With the build lock held: whatever a killed publish left is debris now.
+Status clear_debris(const fs::path& state_dir) {
+  runner::stop_orphaned_build(state_dir / "build.pid");
+  return publish::SiteStore(state_dir).recover();
+}
+
 PublishResult finish(const PublishPlan& plan, const std::string& base_url, bool cached,
                      std::chrono::steady_clock::time_point started) {
   PublishResult r;
@@ -115,7 +121,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   auto plan = plan_publish(request, env, stop, emit);
   if (!plan) return fail(plan.error());
   std::string folder = plan->snapshot.folder.string();
-  publish::SiteStore store(env.state_dir, 5);
+  publish::SiteStore store(env.state_dir, static_cast<size_t>(plan->settings.keep_versions.value_or(5)));
 
   // Already built: point the name at it, no build.
   auto point = [&](bool cached) -> PublishOutcome {
@@ -137,8 +143,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
 
   auto lock = wait_for_build_lock(env.state_dir, stop, emit);
   if (!lock) return fail(lock.error(), folder);
-  if (auto recovered = store.recover(); !recovered) return fail(recovered.error(), folder);
-  runner::stop_orphaned_build(env.state_dir / "build.pid");  // a build whose publisher was killed
+  if (auto cleared = clear_debris(env.state_dir); !cleared) return fail(cleared.error(), folder);
   if (store.has_version(plan->snapshot.id)) return point(true);  // built by someone else meanwhile
 
   emit(stage("build", "building with the " + plan->payload.preset.name + " preset", 20));
@@ -151,7 +156,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
       if (building) emit(progress("build", "building… " + std::to_string(seconds) + " s", 20));
     }
   });
-  int timeout = request.build_timeout_seconds.value_or(600);
+  int timeout = request.build_timeout_seconds.value_or(plan->settings.build_timeout_seconds.value_or(600));
   auto run = runner::run_local(
       plan->payload.payload,
       {.work_dir = env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder),
@@ -198,6 +203,13 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   auto committed = store.commit_version(staging.value(), plan->snapshot.id);
   if (!committed) return fail(committed.error(), folder);
   return point(false);
+}
+
+Status recover_after_crash(const fs::path& state_dir, bool try_only) {
+  auto lock = try_only ? FileLock::try_acquire(state_dir / "build.lock") : FileLock::acquire(state_dir / "build.lock");
+  if (!lock) return lock.error();
+  if (!lock->held()) return ok_status();  // a build is running: it is not debris
+  return clear_debris(state_dir);
 }
 
 json to_json(const PublishResult& r) {

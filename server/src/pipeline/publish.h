@@ -56,6 +56,10 @@ Result<PublishPlan> plan_publish(const PublishRequest& request, const PipelineEn
 PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env, std::stop_token stop,
                            const EventSink& emit);
 
+// Clears what a killed publish left behind (staging folders, temporary links, an orphaned build).
+// Needs the machine-wide build lock; `try_only` skips the work when another build holds it.
+Status recover_after_crash(const std::filesystem::path& state_dir, bool try_only);
+
 nlohmann::json to_json(const PublishResult& result);
 nlohmann::json to_json(const PublishFailure& failure);
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace studyhub::settings {
 
@@ -72,8 +73,17 @@ Result<WorkspaceSettings> parse_workspace_settings(std::string_view text) {
     if (auto e = read_limit(*it, "maxTotalBytes", s.limits.max_total_bytes)) return *e;
     if (auto e = read_limit(*it, "maxFileBytes", s.limits.max_file_bytes)) return *e;
   }
+  for (auto [key, out, max] : {std::tuple{"buildTimeoutSeconds", &s.build_timeout_seconds, 24 * 3600},
+                               std::tuple{"keepVersions", &s.keep_versions, 1000}}) {
+    auto it = doc.find(key);
+    if (it == doc.end() || it->is_null()) continue;
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > max)
+      return bad(key, "must be an integer from 1 to " + std::to_string(max));
+    *out = it->get<int>();
+  }
   static const std::set<std::string> known{"name",   "preset",  "outputDir", "target", "ignore",
-                                           "include", "limits", "dockerRun", "buildTimeoutSeconds"};
+                                           "include", "limits", "dockerRun", "buildTimeoutSeconds",
+                                           "keepVersions"};
   for (auto& [key, value] : doc.items())
     if (!known.count(key)) s.warnings.push_back(std::string(kSettingsFileName) + ": unknown key \"" + key + "\" ignored");
   return s;

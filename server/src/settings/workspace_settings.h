@@ -28,6 +28,8 @@ struct WorkspaceSettings {
   std::vector<std::string> ignore;        // extra exclusions, gitignore syntax
   std::vector<std::string> include;       // opt back in to built-in exclusions (".env.example")
   SnapshotLimits limits;
+  std::optional<int> build_timeout_seconds;  // default 600
+  std::optional<int> keep_versions;          // versions kept per sandbox name, default 5
   std::vector<std::string> warnings;      // unknown keys and similar, worth showing the user
 };
 
