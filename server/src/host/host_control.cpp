@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/file_io.h"
 #include "core/file_lock.h"
 
 extern char** environ;
@@ -92,25 +93,16 @@ std::string base_url(const HostRecord& r) {
 }
 
 std::optional<HostRecord> read_host_record(const fs::path& state_dir) {
-  std::ifstream in(state_dir / "host.json");
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  json j = json::parse(text.str(), nullptr, false);
+  auto text = read_file(state_dir / "host.json");
+  if (!text) return std::nullopt;
+  json j = json::parse(*text, nullptr, false);
   if (!j.is_object() || !j.contains("port") || !j["port"].is_number_unsigned()) return std::nullopt;
   return HostRecord{j.value("pid", 0), j["port"].get<uint16_t>(), j.value("address", "127.0.0.1")};
 }
 
 bool write_host_record(const fs::path& state_dir, const HostRecord& r) {
-  fs::path tmp = state_dir / (".tmp-host.json-" + std::to_string(::getpid()));
-  {
-    std::ofstream out(tmp);
-    out << json{{"pid", r.pid}, {"port", r.port}, {"address", r.address}}.dump() << "\n";
-    if (!out) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, state_dir / "host.json", ec);
-  return !ec;
+  return write_file_atomic(state_dir / "host.json",
+                           json{{"pid", r.pid}, {"port", r.port}, {"address", r.address}}.dump() + "\n");
 }
 
 bool host_alive(const fs::path& state_dir, const HostRecord& r) {

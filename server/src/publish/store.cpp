@@ -1,5 +1,6 @@
 #include "publish/store.h"
 
+#include "core/file_io.h"
 #include "core/file_lock.h"
 
 #include <unistd.h>
@@ -25,20 +26,6 @@ std::string random_suffix() {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
   return buf;
-}
-
-bool write_atomic(const fs::path& file, const std::string& text) {
-  fs::path tmp = file.parent_path() / (".tmp-" + file.filename().string() + "-" + random_suffix());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out.write(text.data(), static_cast<std::streamsize>(text.size()))) return false;
-    out.flush();
-    if (!out) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, file, ec);
-  if (ec) fs::remove(tmp, ec);
-  return !ec;
 }
 
 json to_json(const SiteInfo& s) {
@@ -147,7 +134,7 @@ Status SiteStore::point(SiteInfo info) {
     fs::remove(tmp, ec);
     return Error{"cannot publish " + info.name + ": " + std::strerror(errno)};
   }
-  if (!write_atomic(state_dir_ / "meta" / (info.name + ".json"), to_json(info).dump(2)))
+  if (!write_file_atomic(state_dir_ / "meta" / (info.name + ".json"), to_json(info).dump(2)))
     return Error{"cannot record the publish of " + info.name + " in " + (state_dir_ / "meta").string()};
   prune();
   return ok_status();
@@ -175,10 +162,7 @@ std::vector<SiteInfo> SiteStore::list() const {
   std::error_code ec;
   for (auto& e : fs::directory_iterator(state_dir_ / "meta", ec)) {
     if (e.path().extension() != ".json" || e.path().filename().string().starts_with(".tmp-")) continue;
-    std::ifstream in(e.path());
-    std::stringstream text;
-    text << in.rdbuf();
-    if (auto s = from_json(json::parse(text.str(), nullptr, false))) out.push_back(std::move(*s));
+    if (auto s = from_json(json::parse(read_file_or_empty(e.path()), nullptr, false))) out.push_back(std::move(*s));
   }
   std::sort(out.begin(), out.end(), [](const SiteInfo& a, const SiteInfo& b) { return a.name < b.name; });
   return out;
@@ -186,11 +170,9 @@ std::vector<SiteInfo> SiteStore::list() const {
 
 std::optional<SiteInfo> SiteStore::get(const std::string& name) const {
   if (!is_valid_name(name)) return std::nullopt;
-  std::ifstream in(state_dir_ / "meta" / (name + ".json"));
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return from_json(json::parse(text.str(), nullptr, false));
+  auto text = read_file(state_dir_ / "meta" / (name + ".json"));
+  if (!text) return std::nullopt;
+  return from_json(json::parse(*text, nullptr, false));
 }
 
 }  // namespace studyhub::publish

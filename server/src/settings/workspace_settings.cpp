@@ -1,5 +1,7 @@
 #include "settings/workspace_settings.h"
 
+#include "core/file_io.h"
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -93,11 +95,9 @@ Result<WorkspaceSettings> load_workspace_settings(const std::filesystem::path& f
   std::filesystem::path file = folder / kSettingsFileName;
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return WorkspaceSettings{};
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Error{"cannot read " + file.string() + "; check its permissions"};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_workspace_settings(text.str());
+  auto text = read_file(file);
+  if (!text) return Error{"cannot read " + file.string() + "; check its permissions"};
+  return parse_workspace_settings(*text);
 }
 
 }  // namespace studyhub::settings

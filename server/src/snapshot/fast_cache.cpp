@@ -1,5 +1,7 @@
 #include "snapshot/fast_cache.h"
 
+#include "core/file_io.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -163,23 +165,13 @@ bool save_fast_cache(const fs::path& file, const FastCache& c) {
   w.u32(static_cast<uint32_t>(s.warnings.size()));
   for (const auto& warning : s.warnings) w.str(warning);
 
-  fs::path tmp = file;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out.write(w.out.data(), static_cast<std::streamsize>(w.out.size()))) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, file, ec);
-  return !ec;
+  return write_file_atomic(file, w.out);
 }
 
 std::optional<FastCache> load_fast_cache(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  std::string data = buf.str();
+  auto contents = read_file(file);
+  if (!contents) return std::nullopt;
+  const std::string& data = *contents;
   if (data.compare(0, kMagic.size(), kMagic) != 0) return std::nullopt;
   Reader r(std::string_view(data).substr(kMagic.size()));
   FastCache c;

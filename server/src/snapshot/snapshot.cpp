@@ -9,6 +9,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/file_io.h"
 #include "core/file_lock.h"
 #include "snapshot/blob_hasher.h"
 #include "snapshot/content.h"
@@ -31,28 +32,6 @@ std::string folder_key(const fs::path& canonical_folder) {
 }
 
 namespace {
-
-// ---------------------------------------------------------------- small file helpers
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  if (in) s << in.rdbuf();
-  return s.str();
-}
-
-// Writes via a temporary file and rename, so a crash never leaves half a file.
-bool write_file_atomic(const fs::path& p, std::string_view content) {
-  fs::path tmp = p;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out.write(content.data(), static_cast<std::streamsize>(content.size()))) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  return !ec;
-}
 
 std::string human_bytes(uint64_t n) {
   const char* units[] = {"B", "KB", "MB", "GB"};
@@ -98,7 +77,7 @@ Result<Location> locate(const fs::path& requested) {
           loc.root = root;
           loc.prefix = rel == "." ? "" : rel;
           loc.info_exclude_path = fs::path(git_repository_commondir(user.get())) / "info" / "exclude";
-          loc.info_exclude = read_file(loc.info_exclude_path);
+          loc.info_exclude = read_file_or_empty(loc.info_exclude_path);
         }
       }
     }
@@ -172,7 +151,7 @@ FolderState folder_state(const fs::path& state_dir, const fs::path& folder) {
 // blob id -> binary, so an unchanged file is never read again to classify it.
 std::unordered_map<std::string, bool> load_binary_cache(const fs::path& file) {
   std::unordered_map<std::string, bool> cache;
-  std::string text = read_file(file);
+  std::string text = read_file_or_empty(file);
   std::string_view v = text;
   while (v.size() >= GIT_OID_HEXSZ + 2) {
     cache.emplace(std::string(v.substr(0, GIT_OID_HEXSZ)), v[GIT_OID_HEXSZ + 1] == '1');
@@ -627,7 +606,7 @@ Result<Snapshot> Snapshotter::slow_path(const fs::path& requested) {
   if (!loc) return loc.error();
   loc_ = std::move(loc.value());
   out_.folder = loc_.folder;
-  sandboxignore_ = read_file(loc_.folder / kSandboxIgnoreFile);
+  sandboxignore_ = read_file_or_empty(loc_.folder / kSandboxIgnoreFile);
 
   auto repo = open_work_repo(options_.state_dir, loc_.root, rules_text(true));
   if (!repo) return repo.error();
@@ -664,16 +643,16 @@ Result<Snapshot> Snapshotter::slow_path(const fs::path& requested) {
   std::string fingerprint = rules_text(true);
   if (!loc_.prefix.empty()) {  // .gitignore files above the folder, which no diff will show changing
     fs::path dir = loc_.root;
-    fingerprint += read_file(dir / ".gitignore");
+    fingerprint += read_file_or_empty(dir / ".gitignore");
     fs::path prefix(loc_.prefix);
     for (auto part = prefix.begin(); part != prefix.end() && std::next(part) != prefix.end(); ++part) {
       dir /= *part;
-      fingerprint += read_file(dir / ".gitignore");
+      fingerprint += read_file_or_empty(dir / ".gitignore");
     }
   }
   git_oid rules_oid;
   git_odb_hash(&rules_oid, fingerprint.data(), fingerprint.size(), GIT_OBJECT_BLOB);
-  json meta = json::parse(read_file(state_.dir / "meta.json"), nullptr, false);
+  json meta = json::parse(read_file_or_empty(state_.dir / "meta.json"), nullptr, false);
   if (!meta.is_object()) meta = json::object();
   if (meta.value("layout", "") != layout) {
     git_index_clear(index.get());
