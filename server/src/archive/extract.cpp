@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -71,7 +72,8 @@ bool link_stays_inside(const std::string& link_rel, std::string_view target) {
   return true;
 }
 
-Status write_file(struct archive* a, const fs::path& dest, mode_t mode, uint64_t& total, uint64_t max_bytes) {
+Status write_file(struct archive* a, const fs::path& dest, mode_t mode, uint64_t& total, uint64_t max_bytes,
+                  uint64_t& written) {
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return Error{"cannot write " + dest.filename().string() + " of the site: " + std::strerror(errno)};
   const void* block;
@@ -80,6 +82,7 @@ Status write_file(struct archive* a, const fs::path& dest, mode_t mode, uint64_t
   int rc;
   while ((rc = archive_read_data_block(a, &block, &size, &offset)) == ARCHIVE_OK) {
     total += size;
+    written = std::max<uint64_t>(written, static_cast<uint64_t>(offset) + size);
     if (total > max_bytes) {
       ::close(fd);
       return Error{"the site unpacks to more than " + std::to_string(max_bytes >> 20) +
@@ -94,14 +97,6 @@ Status write_file(struct archive* a, const fs::path& dest, mode_t mode, uint64_t
   if (::close(fd) != 0) return Error{"cannot finish writing the site: " + std::string(std::strerror(errno))};
   if (rc != ARCHIVE_EOF)
     return Error{"the site archive is truncated or damaged (" + std::string(archive_error_string(a) ? archive_error_string(a) : "read error") + ")"};
-  return ok_status();
-}
-
-// A file shorter than its header says means the stream ended early.
-Status check_complete(struct archive_entry* entry, const std::filesystem::path& dest) {
-  std::error_code ec;
-  if (archive_entry_size_is_set(entry) && fs::file_size(dest, ec) < static_cast<uintmax_t>(archive_entry_size(entry)))
-    return Error{"the site archive is truncated or damaged (" + dest.filename().string() + " is cut short)"};
   return ok_status();
 }
 
@@ -120,6 +115,15 @@ Result<Extracted> extract_site(std::string_view tar_gz, const fs::path& staging,
   uint64_t entries = 0;
   bool saw_root = false;
   std::set<std::string> links;  // no later entry may pass through one
+  std::set<fs::path> made{staging};  // folders known to exist: one mkdir per folder, not per file
+  auto make_dirs = [&](const fs::path& dir) -> Status {
+    if (made.count(dir)) return ok_status();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Error{"cannot create " + dir.string() + ": " + ec.message()};
+    made.insert(dir);
+    return ok_status();
+  };
   struct archive_entry* entry = nullptr;
   while (true) {
     int rc = archive_read_next_header(a.get(), &entry);
@@ -148,13 +152,11 @@ Result<Extracted> extract_site(std::string_view tar_gz, const fs::path& staging,
     mode_t type = archive_entry_filetype(entry);
     std::error_code ec;
     if (type == AE_IFDIR) {
-      fs::create_directories(dest, ec);
-      if (ec) return Error{"cannot create " + dest.string() + ": " + ec.message()};
+      if (auto made_dir = make_dirs(dest); !made_dir) return made_dir.error();
       continue;
     }
     if (rel->empty()) return Error{"the site archive was refused: its " + std::string(root_dir) + " entry is not a folder"};
-    fs::create_directories(dest.parent_path(), ec);
-    if (ec) return Error{"cannot create " + dest.parent_path().string() + ": " + ec.message()};
+    if (auto made_dir = make_dirs(dest.parent_path()); !made_dir) return made_dir.error();
     if (type == AE_IFLNK) {
       const char* target = archive_entry_symlink(entry);
       if (!target || !link_stays_inside(*rel, target))
@@ -167,9 +169,12 @@ Result<Extracted> extract_site(std::string_view tar_gz, const fs::path& staging,
     if (type != AE_IFREG)
       return Error{"the site archive was refused: " + *rel + " is a device, FIFO or socket"};
     mode_t mode = (archive_entry_perm(entry) & 0111) ? 0755 : 0644;
-    auto written = write_file(a.get(), dest, mode, out.bytes, limits.max_bytes);
+    uint64_t length = 0;
+    auto written = write_file(a.get(), dest, mode, out.bytes, limits.max_bytes, length);
     if (!written) return written.error();
-    if (auto complete = check_complete(entry, dest); !complete) return complete.error();
+    // A file shorter than its header says means the stream ended early.
+    if (archive_entry_size_is_set(entry) && length < static_cast<uint64_t>(archive_entry_size(entry)))
+      return Error{"the site archive is truncated or damaged (" + *rel + " is cut short)"};
     ++out.files;
   }
   if (!saw_root)

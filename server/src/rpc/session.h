@@ -48,7 +48,9 @@ enum class Runs { inline_on_reader, on_worker };
 
 struct SessionOptions {
   size_t max_message_bytes = kDefaultMaxMessageBytes;
-  unsigned worker_threads = 4;
+  // Each running or waiting publish holds one (it blocks until its job is done), so this bounds
+  // how many publishes one session can have in flight before further requests wait unreported.
+  unsigned worker_threads = 16;
 };
 
 class Session {
