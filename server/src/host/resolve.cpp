@@ -65,9 +65,9 @@ Target resolve_target(std::string_view target, const std::filesystem::path& stat
   const std::string& space = parts[0];
   const std::string& key = parts[1];
   if (space == "s" && publish::is_valid_name(key)) {
-    t.root = state_dir / "sites" / key;
+    t.root = state_dir.native() + "/sites/" + key;  // string concatenation: this runs per request
   } else if (space == "v" && key.size() == 40 && key.find_first_not_of("0123456789abcdef") == std::string::npos) {
-    t.root = state_dir / "versions" / key;
+    t.root = state_dir.native() + "/versions/" + key;
     t.immutable = true;
   } else {
     return t;

@@ -11,7 +11,7 @@ namespace studyhub::host {
 
 struct Target {
   enum class Kind { file, redirect, health, not_found, bad_request } kind = Kind::not_found;
-  std::filesystem::path root;  // the site's folder (a link for /s/, a folder for /v/)
+  std::string root;            // the site's folder (a link for /s/, a folder for /v/)
   std::string relative;        // '/'-joined, no "..", no empty parts; "" for the site's root
   bool directory_form = false; // the URL ended with '/'
   bool immutable = false;      // under /v/

@@ -56,11 +56,17 @@ std::string_view mime_type(std::string_view path) {
 }
 
 std::string http_date(time_t t) {
+  // Most responses in a second share their dates; formatting is not free.
+  thread_local time_t last_time = -1;
+  thread_local std::string last_text;
+  if (t == last_time) return last_text;
   char buf[64];
   std::tm tm{};
   gmtime_r(&t, &tm);
   std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
+  last_time = t;
+  last_text = buf;
+  return last_text;
 }
 
 struct Shared {
@@ -70,7 +76,7 @@ struct Shared {
 // Opens `relative` under the site root the way the kernel can guarantee: RESOLVE_BENEATH refuses
 // `..` and any link that leads out of the site (absolute or climbing), in one call. Returns -1
 // when the file is not there or not allowed.
-int open_beneath(const fs::path& root, const std::string& relative) {
+int open_beneath(const std::string& root, const std::string& relative) {
   int root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);  // follows sites/<name> to its version
   if (root_fd < 0) return -1;
   struct open_how how {};
@@ -80,7 +86,7 @@ int open_beneath(const fs::path& root, const std::string& relative) {
   if (fd < 0 && errno == ENOSYS) {
     // Kernels before 5.6: resolve every link and require the result inside the site.
     std::error_code ec;
-    fs::path real_root = fs::canonical(root, ec);
+    fs::path real_root = fs::canonical(fs::path(root), ec);
     fs::path path = ec ? fs::path() : fs::canonical(real_root / relative, ec);
     const std::string& r = real_root.native();
     const std::string& p = path.native();
@@ -92,6 +98,7 @@ int open_beneath(const fs::path& root, const std::string& relative) {
 }
 
 using Request = http::request<http::string_body>;
+constexpr uint64_t kSmallFile = 64 * 1024;
 
 template <class Body>
 void common_headers(http::response<Body>& res, const Request& req) {
@@ -330,6 +337,22 @@ void Session::serve_file(const Target& target) {
   if (req.method() == http::verb::head || count == 0) {
     ::close(fd);
     return send(std::move(res));
+  }
+  if (count <= kSmallFile) {
+    // Small files go out with their header in one write; sendfile pays off for larger ones.
+    http::response<http::string_body> small{res.result(), req.version(), std::string(count, '\0')};
+    for (const auto& field : res) small.set(field.name_string(), field.value());
+    small.keep_alive(req.keep_alive());
+    size_t got = 0;
+    while (got < count) {
+      ssize_t n = ::pread(fd, small.body().data() + got, count - got, static_cast<off_t>(first + got));
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    if (got != count) return not_found();
+    small.content_length(count);
+    return send(std::move(small));
   }
   send_file(std::move(res), fd, static_cast<off_t>(first), count);
 }
