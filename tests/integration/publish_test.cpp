@@ -2,6 +2,7 @@
 // background host over real HTTP, kills at random moments.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <random>
 #include <regex>
@@ -465,4 +466,39 @@ TEST_CASE("the build time limit from the settings stops a runaway build with a c
   CHECK(r.status == 1);
   CHECK(r.err.find("longer than its limit of 2 s") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
+}
+
+TEST_CASE("the sites layout served by nginx under another prefix: every asset loads") {
+  World w;
+  fs::path site = w.static_site("prefixed", "Behind nginx");
+  auto r = w.cli({"publish", "--json", site.string()});
+  REQUIRE(r.status == 0);
+  auto result = nlohmann::json::parse(World::url_of(r));
+  REQUIRE_MESSAGE(fs::exists("/usr/sbin/nginx"), "nginx is needed (scripts/setup installs it)");
+  fs::path conf_dir = w.root / "nginx";
+  fs::create_directories(conf_dir / "tmp");
+  int port = 0;
+  {  // a free loopback port
+    ChildProcess probe({"python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"});
+    probe.close_stdin();
+    port = std::stoi(probe.read_stdout(5s));
+    probe.wait(5s);
+  }
+  std::string t = (conf_dir / "tmp").string();
+  write_file(conf_dir / "nginx.conf",
+             std::string(::getuid() == 0 ? "user root;\n" : "") +  // workers must read the 0700 state dir
+                 "worker_processes 1; daemon off; pid " + (conf_dir / "nginx.pid").string() + "; error_log " +
+                 (conf_dir / "error.log").string() + ";\nevents { worker_connections 64; }\nhttp { access_log off; "
+                 "include /etc/nginx/mime.types; client_body_temp_path " + t + "; proxy_temp_path " + t +
+                 "; fastcgi_temp_path " + t + "; uwsgi_temp_path " + t + "; scgi_temp_path " + t +
+                 ";\n  server { listen 127.0.0.1:" + std::to_string(port) + ";\n" +
+                 "    location /e/ { alias " + w.state + "/versions/; }\n" +
+                 "    location /deep/prefix/sites/ { alias " + w.state + "/sites/; } } }\n");
+  ChildProcess nginx({"/usr/sbin/nginx", "-c", (conf_dir / "nginx.conf").string(), "-p", conf_dir.string()});
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  for (int i = 0; i < 100 && http_get(base + "/").status == 0; ++i) std::this_thread::sleep_for(50ms);
+  check_site_loads(base + "/e/" + result["snapshotId"].get<std::string>() + "/", "Behind nginx");
+  check_site_loads(base + "/deep/prefix/sites/prefixed/", "Behind nginx");
+  ::kill(nginx.pid(), SIGQUIT);
+  nginx.wait(5s);
 }
