@@ -16,7 +16,11 @@ WORK=$(mktemp -d /tmp/studyhub-bench-publish.XXXXXX)
 export STUDYHUB_SANDBOX_HOME=$WORK/state
 cleanup() {
   "$BIN" host --stop >/dev/null 2>&1 || true
-  [ -f "$WORK/nginx/nginx.pid" ] && kill -QUIT "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+  if [ -f "$WORK/nginx/nginx.pid" ]; then
+    pid=$(cat "$WORK/nginx/nginx.pid")
+    kill -TERM "$pid" 2>/dev/null || true  # fast shutdown: the master takes its workers down
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
