@@ -10,7 +10,7 @@ using namespace studyhub;
 using namespace studyhub::runner;
 using namespace studyhub::testing;
 
-TEST_CASE("the payload's files are the work folder; only node_modules carries over") {
+TEST_CASE("the payload's files are the work folder — only node_modules carries over") {
   TempDir tmp;
   fs::path work = fs::path(tmp.path()) / "work";
   write_file(work / "node_modules/dep/index.js", "kept");
@@ -29,7 +29,7 @@ TEST_CASE("the payload's files are the work folder; only node_modules carries ov
   CHECK_FALSE(fs::exists(work / "stale.txt"));
 }
 
-TEST_CASE("a failing command is a RunResult with code-runner's error; unsafe names are refused") {
+TEST_CASE("a failing command is a RunResult with code-runner's error — unsafe names are refused") {
   TempDir tmp;
   fs::path work = fs::path(tmp.path()) / "work";
   auto failed = run_local({.language = "x", .files = {{"a", "x"}}, .stdin_text = std::nullopt,
