@@ -66,7 +66,7 @@ Target resolve_target(std::string_view target, const std::filesystem::path& stat
   const std::string& key = parts[1];
   if (space == "s" && publish::is_valid_name(key)) {
     t.root = state_dir.native() + "/sites/" + key;  // string concatenation: this runs per request
-  } else if (space == "v" && key.size() == 40 && key.find_first_not_of("0123456789abcdef") == std::string::npos) {
+  } else if (space == "v" && publish::is_snapshot_id(key)) {
     t.root = state_dir.native() + "/versions/" + key;
     t.immutable = true;
   } else {

@@ -156,10 +156,11 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
       if (building) emit(progress("build", "building… " + std::to_string(seconds) + " s", 20));
     }
   });
+  const fs::path work_dir = env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder);
   int timeout = request.build_timeout_seconds.value_or(plan->settings.build_timeout_seconds.value_or(600));
   auto run = runner::run_local(
       plan->payload.payload,
-      {.work_dir = env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder),
+      {.work_dir = work_dir,
        .limits = {.timeout = std::chrono::seconds(timeout), .output_cap = 256u << 20},
        .stop = stop,
        .on_log = [&](std::string_view line) {
@@ -174,8 +175,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   if (!run->error.empty()) {
     std::set<std::string> known;
     for (const auto& f : plan->snapshot.files) known.insert(f.path);
-    auto diagnostics = parse_diagnostics(run->stderr_text + "\n" + run->stdout_text,
-                                         env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder), known);
+    auto diagnostics = parse_diagnostics(run->stderr_text + "\n" + run->stdout_text, work_dir, known);
     if (!diagnostics.empty()) emit(Event{.kind = Event::Kind::diagnostics, .diagnostics = diagnostics});
     std::string message = "the build failed (" + run->error + ")";
     if (!diagnostics.empty())

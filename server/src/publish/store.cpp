@@ -49,11 +49,11 @@ std::optional<SiteInfo> from_json(const json& j) {
   return s;
 }
 
+}  // namespace
+
 bool is_snapshot_id(std::string_view id) {
   return id.size() == 40 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
-
-}  // namespace
 
 std::string slugify(std::string_view text) {
   std::string out;

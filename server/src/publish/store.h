@@ -54,5 +54,7 @@ class SiteStore {
 // A URL-safe sandbox name: lowercase letters, digits and dashes, at most 63 characters.
 std::string slugify(std::string_view text);
 bool is_valid_name(std::string_view name);
+// A snapshot id as versions/ names them: 40 lowercase hex digits.
+bool is_snapshot_id(std::string_view id);
 
 }  // namespace studyhub::publish

@@ -54,11 +54,9 @@ struct Location {
   bool has_git_dir = false;  // the folder itself holds a .git
 };
 
-Result<Location> locate(const fs::path& requested) {
+// `folder` is canonical and known to be a directory (run() checked both).
+Location locate(const fs::path& folder) {
   std::error_code ec;
-  fs::path folder = fs::canonical(requested, ec);
-  if (ec) return Error{"cannot open the folder " + requested.string() + ": " + ec.message()};
-  if (!fs::is_directory(folder, ec)) return Error{requested.string() + " is not a folder; pass the sandbox's folder"};
   Location loc;
   loc.folder = folder;
   loc.root = folder;
@@ -85,6 +83,27 @@ Result<Location> locate(const fs::path& requested) {
   }
   git_error_clear();
   return loc;
+}
+
+// The .gitignore files between the work root and the folder (the folder's own excluded: a diff
+// shows it changing). Empty when the folder is the work root.
+std::vector<fs::path> ancestor_gitignores(const Location& loc) {
+  std::vector<fs::path> out;
+  if (loc.prefix.empty()) return out;
+  fs::path dir = loc.root;
+  out.push_back(dir / ".gitignore");
+  fs::path prefix(loc.prefix);
+  for (auto part = prefix.begin(); part != prefix.end() && std::next(part) != prefix.end(); ++part) {
+    dir /= *part;
+    out.push_back(dir / ".gitignore");
+  }
+  return out;
+}
+
+bool is_gitignore(std::string_view path) { return path == ".gitignore" || path.ends_with("/.gitignore"); }
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // ---------------------------------------------------------------- the shadow repository
@@ -268,7 +287,7 @@ Status Snapshotter::apply_changes(git_index* index, bool recheck_all) {
         out_.excluded.push_back({rel(path), attribute_ignored(path)});
         break;
       case GIT_DELTA_DELETED:
-        if (path == ".gitignore" || path.ends_with("/.gitignore")) recheck_all = true;
+        if (is_gitignore(path)) recheck_all = true;
         to_remove.push_back(path);
         break;
       case GIT_DELTA_UNTRACKED:
@@ -280,7 +299,7 @@ Status Snapshotter::apply_changes(git_index* index, bool recheck_all) {
           if (d->status != GIT_DELTA_UNTRACKED) to_remove.push_back(path);
           break;
         }
-        if (path == ".gitignore" || path.ends_with("/.gitignore")) recheck_all = true;
+        if (is_gitignore(path)) recheck_all = true;
         uint16_t mode = d->new_file.mode;
         if (mode == GIT_FILEMODE_LINK) {
           if (auto why = link_escapes(path)) {
@@ -519,7 +538,7 @@ std::optional<Snapshot> Snapshotter::update_changed_files(FastCache& cache, cons
   std::vector<std::string> paths;
   for (size_t i : changed) {
     const std::string& path = cache.snapshot.files[i].path;
-    if (path == ".gitignore" || path.ends_with("/.gitignore")) return std::nullopt;
+    if (is_gitignore(path)) return std::nullopt;
     paths.push_back(path);
   }
   git::init_once();
@@ -562,16 +581,14 @@ std::optional<Snapshot> Snapshotter::update_changed_files(FastCache& cache, cons
   if (!commit) return std::nullopt;
   snap.id = git::hex(tree_id);
   snap.commit = commit.value();
-  cache.saved_at_s = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  cache.saved_at_s = now_seconds();
   save_fast_cache(state_.dir / "fast", cache);
   return snap;
 }
 
 void Snapshotter::save_fast_path(const fs::path& file, const std::string& config) {
   FastCache cache;
-  cache.saved_at_s = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  cache.saved_at_s = now_seconds();
   cache.config = config;
   // Where a repository appears or disappears decides which rules apply: watch presence, not mtime.
   auto presence = [](const fs::path& p) {
@@ -584,15 +601,7 @@ void Snapshotter::save_fast_path(const fs::path& file, const std::string& config
   }
   std::vector<std::string> rule_files{(loc_.folder / kSandboxIgnoreFile).string()};
   if (!loc_.info_exclude_path.empty()) rule_files.push_back(loc_.info_exclude_path.string());
-  if (!loc_.prefix.empty()) {
-    fs::path dir = loc_.root;
-    rule_files.push_back((dir / ".gitignore").string());
-    fs::path prefix(loc_.prefix);
-    for (auto part = prefix.begin(); part != prefix.end() && std::next(part) != prefix.end(); ++part) {
-      dir /= *part;
-      rule_files.push_back((dir / ".gitignore").string());
-    }
-  }
+  for (const auto& f : ancestor_gitignores(loc_)) rule_files.push_back(f.string());
   walk_dirs(loc_.folder, out_.excluded, cache.dirs, rule_files);
   for (const auto& f : rule_files) cache.watched.emplace_back(f, stat_key(f, false));
   cache.file_keys = file_keys_;
@@ -602,9 +611,7 @@ void Snapshotter::save_fast_path(const fs::path& file, const std::string& config
 
 Result<Snapshot> Snapshotter::slow_path(const fs::path& requested) {
   git::init_once();
-  auto loc = locate(requested);
-  if (!loc) return loc.error();
-  loc_ = std::move(loc.value());
+  loc_ = locate(requested);
   out_.folder = loc_.folder;
   sandboxignore_ = read_file_or_empty(loc_.folder / kSandboxIgnoreFile);
 
@@ -641,15 +648,7 @@ Result<Snapshot> Snapshotter::slow_path(const fs::path& requested) {
   // (layout) or re-check every recorded file against the rules (rules).
   std::string layout = loc_.root.string() + "\n" + loc_.prefix;
   std::string fingerprint = rules_text(true);
-  if (!loc_.prefix.empty()) {  // .gitignore files above the folder, which no diff will show changing
-    fs::path dir = loc_.root;
-    fingerprint += read_file_or_empty(dir / ".gitignore");
-    fs::path prefix(loc_.prefix);
-    for (auto part = prefix.begin(); part != prefix.end() && std::next(part) != prefix.end(); ++part) {
-      dir /= *part;
-      fingerprint += read_file_or_empty(dir / ".gitignore");
-    }
-  }
+  for (const auto& f : ancestor_gitignores(loc_)) fingerprint += read_file_or_empty(f);
   git_oid rules_oid;
   git_odb_hash(&rules_oid, fingerprint.data(), fingerprint.size(), GIT_OBJECT_BLOB);
   json meta = json::parse(read_file_or_empty(state_.dir / "meta.json"), nullptr, false);
