@@ -49,9 +49,9 @@ void RpcClient::notify(std::string method, json params) {
   send({{"jsonrpc", "2.0"}, {"method", method}, {"params", params}});
 }
 
-json RpcClient::request(int id, std::string method, json params) {
+json RpcClient::request(int id, std::string method, json params, std::chrono::milliseconds timeout) {
   send({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}});
-  auto r = response(id);
+  auto r = response(id, timeout);
   if (!r) throw std::runtime_error("no answer to " + method);
   return *r;
 }

@@ -39,7 +39,8 @@ class RpcClient {
 
   void send(const json& message);
   void send_raw(std::string_view bytes) { child_.write(bytes); }
-  json request(int id, std::string method, json params = json::object());  // send + await answer
+  json request(int id, std::string method, json params = json::object(),
+               std::chrono::milliseconds timeout = 5s);  // send + await answer
   void notify(std::string method, json params = json::object());
   void initialize();
 

@@ -21,15 +21,6 @@ int usage_error(const std::string& reason) {
   return 2;
 }
 
-namespace {
-
-int not_built_yet(const std::string& name) {
-  return fail("'" + name + "' is not available in version " + std::string(kVersion) +
-              " yet; for now use 'serve' or see 'studyhub-sandbox --help'");
-}
-
-}  // namespace
-
 int run(int argc, char** argv) {
   CLI::App app{"Publish a front-end sandbox to a live, shareable URL.", "studyhub-sandbox"};
   app.set_version_flag("--version", std::string(kServerName) + " " + kVersion);
@@ -61,6 +52,13 @@ int run(int argc, char** argv) {
   publish_cmd->add_flag("--dry-run", publish.dry_run, "Show what would be sent, build nothing");
   publish_cmd->add_option("--build-timeout", build_timeout, "Stop a build after this many seconds (default 600)")
       ->check(CLI::Range(1, 24 * 3600));
+  std::string target, docker_run_url, docker_run_image;
+  publish_cmd->add_option("--target", target, "Where to build: local (default) or docker-run")
+      ->check(CLI::IsMember({"local", "docker-run"}));
+  publish_cmd->add_option("--docker-run-url", docker_run_url,
+                          "docker-run service URL (else STUDYHUB_SANDBOX_DOCKER_RUN_URL or the settings file); the "
+                          "token comes from STUDYHUB_SANDBOX_TOKEN");
+  publish_cmd->add_option("--docker-run-image", docker_run_image, "Image to build in (default vermusl/create-react-app)");
 
   auto* snapshot_cmd = app.add_subcommand("snapshot", "Show what a publish of DIR would send");
   snapshot_cmd->add_option("DIR", dir, "Sandbox folder (default: the current directory)");
@@ -77,7 +75,28 @@ int run(int argc, char** argv) {
   host_cmd->add_flag("--stop", host.stop, "Stop the background host of the state directory");
   host_cmd->add_flag("--background", host.background, "Run quietly (how publish starts the shared host)");
 
-  auto* runner_cmd = app.add_subcommand("runner", "Serve the docker-run API backed by the local runner");
+  RunnerCommandOptions runner;
+  std::string runner_listen;
+  uint16_t runner_port = 0;
+  int runner_exec = 0;
+  uint64_t runner_output = 0;
+  auto* runner_cmd = app.add_subcommand(
+      "runner", "Serve the docker-run API (GET /, GET /version, POST /run) backed by the local runner; needs "
+                "STUDYHUB_SANDBOX_TOKEN or API_ACCESS_TOKEN");
+  auto* runner_listen_opt = runner_cmd->add_option("--listen", runner_listen,
+                                                   "Address (else SERVER_LISTEN_ADDR, else 127.0.0.1: loopback only)");
+  auto* runner_port_opt = runner_cmd->add_option("--port", runner_port, "Port (else SERVER_LISTEN_PORT, else 8088; 0: any free port)");
+  auto* runner_exec_opt = runner_cmd->add_option("--max-execution-time", runner_exec,
+                                                 "Seconds a build may run (else RUN_MAX_EXECUTION_TIME, else 900)")
+                              ->check(CLI::Range(1, 24 * 3600));
+  auto* runner_output_opt = runner_cmd->add_option("--max-output-size", runner_output,
+                                                   "Bytes of output a build may write (else RUN_MAX_OUTPUT_SIZE, else 64 MiB)")
+                                ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 34));
+  runner_cmd->add_option("--max-request-size", runner.max_request_bytes, "Largest request body in bytes (default 16 MiB)")
+      ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 32));
+  runner_cmd->add_option("--max-queue", runner.max_queue, "Requests that may wait for a build (default 16)")
+      ->check(CLI::Range(size_t{1}, size_t{1000}));
+  runner_cmd->add_option("--image", runner.images, "Accept only this image (repeatable; default: any)");
 
   try {
     app.parse(argc, argv);
@@ -97,6 +116,9 @@ int run(int argc, char** argv) {
   if (publish_cmd->parsed()) {
     if (!name.empty()) publish.name = name;
     if (build_timeout > 0) publish.build_timeout_seconds = build_timeout;
+    if (!target.empty()) publish.target.target = target;
+    if (!docker_run_url.empty()) publish.target.url = docker_run_url;
+    if (!docker_run_image.empty()) publish.target.image = docker_run_image;
     return run_publish(publish);
   }
   if (list_cmd->parsed()) return run_list(json_output);
@@ -104,8 +126,13 @@ int run(int argc, char** argv) {
     if (port_opt->count() > 0) host.port = host_port;
     return run_host(host);
   }
-  for (auto* cmd : {runner_cmd})
-    if (cmd->parsed()) return not_built_yet(cmd->get_name());
+  if (runner_cmd->parsed()) {
+    if (runner_listen_opt->count() > 0) runner.listen = runner_listen;
+    if (runner_port_opt->count() > 0) runner.port = runner_port;
+    if (runner_exec_opt->count() > 0) runner.max_execution_seconds = runner_exec;
+    if (runner_output_opt->count() > 0) runner.max_output_bytes = runner_output;
+    return run_runner(runner);
+  }
   return usage_error("a subcommand is required");
 }
 

@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "runner/target.h"
 
 namespace studyhub::cli {
 
@@ -25,6 +28,7 @@ struct PublishCommandOptions {
   bool json = false;
   bool dry_run = false;
   std::optional<int> build_timeout_seconds;
+  runner::TargetLayer target;  // --target, --docker-run-url, --docker-run-image (never the token)
 };
 int run_publish(const PublishCommandOptions& options);
 
@@ -37,6 +41,17 @@ struct HostCommandOptions {
   bool background = false;  // started by a publish: no terminal output
 };
 int run_host(const HostCommandOptions& options);
+
+struct RunnerCommandOptions {
+  std::optional<std::string> listen;  // else SERVER_LISTEN_ADDR, else 127.0.0.1
+  std::optional<uint16_t> port;       // else SERVER_LISTEN_PORT, else 8088
+  std::optional<int> max_execution_seconds;  // else RUN_MAX_EXECUTION_TIME, else 900
+  std::optional<uint64_t> max_output_bytes;  // else RUN_MAX_OUTPUT_SIZE, else 64 MiB
+  uint64_t max_request_bytes = 16u << 20;
+  size_t max_queue = 16;
+  std::vector<std::string> images;  // accepted images; empty: any
+};
+int run_runner(const RunnerCommandOptions& options);
 
 // Prints the one-sentence error for a failure and returns 1.
 int fail(const std::string& message);

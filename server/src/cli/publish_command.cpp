@@ -30,7 +30,7 @@ void print_json_line(const json& j) {
 int dry_run(const pipeline::PublishRequest& request, const pipeline::PipelineEnv& env, bool as_json) {
   auto plan = pipeline::plan_publish(request, env, {}, [](const pipeline::Event&) {});
   if (!plan) return fail("publish failed: " + plan.error().message);
-  auto payload = runner::build_payload(plan->snapshot, env.state_dir, plan->settings);
+  auto payload = pipeline::payload_for(plan.value(), env.state_dir);
   if (!payload) return fail("publish failed: " + payload.error().message);
   json files = json::array();
   for (const auto& f : payload->payload.files) files.push_back({{"name", f.name}, {"bytes", f.content.size()}});
@@ -43,7 +43,9 @@ int dry_run(const pipeline::PublishRequest& request, const pipeline::PipelineEnv
            {"emptyFiles", payload->empty_files},
            {"links", payload->links},
            {"payloadBytes", payload->bytes},
-           {"command", *payload->payload.command},
+           {"language", payload->payload.language},
+           {"command", payload->payload.command ? json(*payload->payload.command) : json(nullptr)},
+           {"target", plan->target.remote ? "docker-run" : "local"},
            {"excluded", snapshot::to_json(plan->snapshot, false)["excluded"]}};
   if (as_json) {
     print_json_line(out);
@@ -51,10 +53,18 @@ int dry_run(const pipeline::PublishRequest& request, const pipeline::PipelineEnv
   }
   std::cout << "would publish " << plan->name << " (snapshot " << plan->snapshot.id << ")\n"
             << "  preset   " << payload->preset.name << "\n"
+            << "  target   " << (plan->target.remote ? "docker-run at " + runner::url_host(plan->target.docker_run.url) +
+                                                         " (image " + plan->target.docker_run.image + ")"
+                                                   : std::string("this machine"))
+            << "\n"
             << "  payload  " << payload->payload.files.size() << " files, " << payload->bytes << " bytes ("
             << payload->binary_files << " binary, " << payload->empty_files << " empty, " << payload->links
             << " links)\n";
   for (const auto& f : payload->payload.files) std::cout << "    " << f.name << "\n";
+  if (!payload->payload.command) {
+    std::cout << "  command  none: the image runs its " << payload->payload.language << " build commands\n";
+    return 0;
+  }
   std::cout << "  command\n";
   std::string script = *payload->payload.command;
   for (size_t start = 0; start < script.size();) {
@@ -78,7 +88,8 @@ int run_publish(const PublishCommandOptions& o) {
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   pipeline::PipelineEnv env{.state_dir = state_dir.value(),
                             .host_url = [&] { return host::ensure_host(state_dir.value(), self); }};
-  pipeline::PublishRequest request{.folder = folder, .name = o.name, .build_timeout_seconds = o.build_timeout_seconds};
+  pipeline::PublishRequest request{.folder = folder, .name = o.name, .build_timeout_seconds = o.build_timeout_seconds,
+                                   .target_layers = {o.target}};
   if (o.dry_run) return dry_run(request, env, o.json);
 
   // Ctrl-C cancels the build (its whole process group) instead of leaving it running.

@@ -11,6 +11,7 @@ namespace studyhub {
 struct Error {
   std::string message;     // one sentence: what failed, why, what to do
   bool cancelled = false;  // the user asked to stop; not a failure to report loudly
+  std::string code;        // a machine-readable reason where a caller branches on it
 };
 
 inline Error cancelled_error() { return Error{"cancelled", true}; }

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "host/resolve.h"
+#include "host/tcp_listen.h"
 
 namespace studyhub::host {
 
@@ -368,17 +369,8 @@ class Listener : public StaticHost, public std::enable_shared_from_this<Listener
   }
 
   Status listen(const HostOptions& o) {
-    beast::error_code ec;
-    auto address = net::ip::make_address(o.address, ec);
-    if (ec) return Error{"'" + o.address + "' is not an IP address to listen on"};
-    tcp::endpoint endpoint{address, o.port};
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec)
-      return Error{"cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " + ec.message() +
-                   "; choose another port with --port"};
+    auto bound = listen_on(acceptor_, o.address, o.port, "choose another port with --port");
+    if (!bound) return bound;
     port_ = acceptor_.local_endpoint().port();
     return ok_status();
   }

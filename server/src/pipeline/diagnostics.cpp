@@ -22,9 +22,18 @@ struct Mapper {
   const std::set<std::string>& known;
   std::optional<std::string> map(std::string file) const {
     file = trim(file);
-    if (file.starts_with(work)) file = file.substr(work.size());
+    if (!work.empty() && file.starts_with(work)) file = file.substr(work.size());
     while (file.starts_with("./")) file = file.substr(2);
     if (known.count(file)) return file;
+    if (file.starts_with("/")) {
+      // A build folder we do not know (a remote runner's): the longest sandbox file it ends with.
+      std::optional<std::string> best;
+      for (const auto& k : known)
+        if (file.size() > k.size() && file.ends_with(k) && file[file.size() - k.size() - 1] == '/' &&
+            (!best || k.size() > best->size()))
+          best = k;
+      return best;
+    }
     return std::nullopt;
   }
 };
@@ -40,7 +49,7 @@ std::vector<Diagnostic> parse_diagnostics(std::string_view log, const std::files
   static const std::regex cra_line(R"(^\s+Line (\d+):(\d+):\s+(.*)$)");
   static const std::regex error_title(R"(^\s*(?:\[[A-Z_]+\] )?(?:Error|error)?:?\s*(.+)$)");
 
-  Mapper m{work_dir.string() + "/", known_files};
+  Mapper m{work_dir.empty() ? std::string() : work_dir.string() + "/", known_files};
   std::vector<Diagnostic> out;
   std::vector<std::string> lines;
   for (size_t start = 0; start <= log.size();) {

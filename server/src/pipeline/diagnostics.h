@@ -13,8 +13,9 @@
 
 namespace studyhub::pipeline {
 
-// `work_dir` is where the build ran (absolute paths under it are mapped back); only files in
-// `known_files` (the snapshot's paths) are kept.
+// `work_dir` is where the build ran (absolute paths under it are mapped back); empty when it is
+// unknown (a remote runner), then an absolute path maps to the longest sandbox file it ends with.
+// Only files in `known_files` (the snapshot's paths) are kept.
 std::vector<Diagnostic> parse_diagnostics(std::string_view log, const std::filesystem::path& work_dir,
                                           const std::set<std::string>& known_files);
 

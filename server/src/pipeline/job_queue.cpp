@@ -45,7 +45,8 @@ PublishOutcome JobQueue::publish(const PublishRequest& request, std::stop_token 
   {
     std::unique_lock lock(mutex_);
     for (auto& queued : queue_)
-      if (queued != running_ && queued->request.folder == request.folder && queued->request.name == request.name) job = queued;
+      if (queued != running_ && queued->request.folder == request.folder && queued->request.name == request.name &&
+          queued->request.target_layers == request.target_layers) job = queued;
     if (!job) {
       job = std::make_shared<Job>();
       job->request = request;

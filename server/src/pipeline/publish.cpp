@@ -9,6 +9,7 @@
 #include "core/file_lock.h"
 #include "pipeline/diagnostics.h"
 #include "publish/store.h"
+#include "runner/docker_run_client.h"
 #include "runner/local_runner.h"
 #include "runner/process.h"
 
@@ -71,6 +72,21 @@ Status clear_debris(const fs::path& state_dir) {
   return publish::SiteStore(state_dir).recover();
 }
 
+// A remote build's output arrives all at once with the result; the log shows it then. On success
+// stdout is the site, not log.
+void replay_remote_log(const runner::RunResult& r, const std::function<void(std::string_view)>& on_log) {
+  auto lines = [&](const std::string& text) {
+    for (size_t start = 0; start < text.size();) {
+      size_t nl = text.find('\n', start);
+      if (nl == std::string::npos) nl = text.size();
+      on_log(std::string_view(text).substr(start, nl - start));
+      start = nl + 1;
+    }
+  };
+  if (!r.error.empty()) lines(r.stdout_text);
+  lines(r.stderr_text);
+}
+
 PublishResult finish(const PublishPlan& plan, const std::string& base_url, bool cached,
                      std::chrono::steady_clock::time_point started) {
   PublishResult r;
@@ -88,12 +104,23 @@ PublishResult finish(const PublishPlan& plan, const std::string& base_url, bool 
 
 }  // namespace
 
+Result<runner::BuiltPayload> payload_for(const PublishPlan& plan, const fs::path& state_dir) {
+  auto payload = runner::build_payload(plan.snapshot, state_dir, plan.settings);
+  if (payload && plan.target.remote) runner::prefer_image_build_commands(payload.value(), plan.target.docker_run.language);
+  return payload;
+}
+
 Result<PublishPlan> plan_publish(const PublishRequest& request, const PipelineEnv& env, std::stop_token stop,
                                  const EventSink& emit) {
   PublishPlan plan;
   auto settings = settings::load_workspace_settings(request.folder);
   if (!settings) return settings.error();
   plan.settings = settings.value();
+  auto layers = request.target_layers;
+  layers.push_back(runner::target_from_environment());
+  auto target = runner::choose_target(layers, plan.settings);
+  if (!target) return target.error();
+  plan.target = std::move(target.value());
   for (const auto& w : plan.settings.warnings) emit(Event{.kind = Event::Kind::log, .stage = "snapshot", .message = "warning: " + w});
 
   emit(stage("snapshot", "reading " + request.folder.filename().string(), 0));
@@ -137,7 +164,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   };
   if (store.has_version(plan->snapshot.id)) return point(true);
 
-  auto payload = runner::build_payload(plan->snapshot, env.state_dir, plan->settings);
+  auto payload = payload_for(plan.value(), env.state_dir);
   if (!payload) return fail(payload.error(), folder);
   plan->payload = std::move(payload.value());
 
@@ -146,38 +173,54 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   if (auto cleared = clear_debris(env.state_dir); !cleared) return fail(cleared.error(), folder);
   if (store.has_version(plan->snapshot.id)) return point(true);  // built by someone else meanwhile
 
-  emit(stage("build", "building with the " + plan->payload.preset.name + " preset", 20));
-  LogTail tail;
-  std::atomic<bool> building{true};
-  std::jthread ticker([&](std::stop_token) {
-    // The runner has no progress channel: say how long it has been building.
-    for (int seconds = 1; building; ++seconds) {
-      for (int i = 0; i < 10 && building; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (building) emit(progress("build", "building… " + std::to_string(seconds) + " s", 20));
-    }
-  });
   const fs::path work_dir = env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder);
   int timeout = request.build_timeout_seconds.value_or(plan->settings.build_timeout_seconds.value_or(600));
-  auto run = runner::run_local(
-      plan->payload.payload,
-      {.work_dir = work_dir,
-       .limits = {.timeout = std::chrono::seconds(timeout), .output_cap = 256u << 20},
-       .stop = stop,
-       .on_log = [&](std::string_view line) {
-         tail.add(line);
-         emit(Event{.kind = Event::Kind::log, .stage = "build", .message = std::string(line)});
-       },
-       .extra_env = {},
-       .pid_file = env.state_dir / "build.pid"});
+  std::unique_ptr<runner::Runner> builder;
+  if (plan->target.remote)
+    builder = std::make_unique<runner::DockerRunClient>(plan->target.docker_run);
+  else
+    builder = std::make_unique<runner::LocalRunner>(
+        work_dir, runner::ProcessLimits{.timeout = std::chrono::seconds(timeout), .output_cap = 256u << 20},
+        env.state_dir / "build.pid");
+  const std::string where = builder->where();
+
+  emit(stage("build", "building with the " + plan->payload.preset.name + " preset on " + where, 20));
+  LogTail tail;
+  auto on_log = [&](std::string_view line) {
+    tail.add(line);
+    emit(Event{.kind = Event::Kind::log, .stage = "build", .message = std::string(line)});
+  };
+  std::atomic<bool> building{true};
+  std::jthread ticker;
+  if (!plan->target.remote) {
+    ticker = std::jthread([&](std::stop_token) {
+      // A local build has no progress channel: say how long it has been building.
+      for (int seconds = 1; building; ++seconds) {
+        for (int i = 0; i < 10 && building; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (building) emit(progress("build", "building… " + std::to_string(seconds) + " s", 20));
+      }
+    });
+  }
+  std::string last_step = "build";
+  auto run = builder->run(plan->payload.payload,
+                          {.stop = stop, .on_log = on_log, .on_step = [&](const std::string& step, const std::string& message, int pct) {
+                             int base = step == "upload" ? 20 : step == "build" ? 30 : 70;
+                             int percent = base + (step == "build" ? 0 : pct / 10);
+                             emit(step != last_step ? stage(step, message, percent) : progress(step, message, percent));
+                             last_step = step;
+                           }});
   building = false;
   ticker = {};
   if (!run) return PublishFailure{run.error(), {}, tail.text(), folder};
+  if (plan->target.remote) replay_remote_log(run.value(), on_log);
   if (!run->error.empty()) {
     std::set<std::string> known;
     for (const auto& f : plan->snapshot.files) known.insert(f.path);
-    auto diagnostics = parse_diagnostics(run->stderr_text + "\n" + run->stdout_text, work_dir, known);
+    auto diagnostics = parse_diagnostics(run->stderr_text + "\n" + run->stdout_text,
+                                         plan->target.remote ? fs::path() : work_dir, known);
     if (!diagnostics.empty()) emit(Event{.kind = Event::Kind::diagnostics, .diagnostics = diagnostics});
-    std::string message = "the build failed (" + run->error + ")";
+    std::string message =
+        (plan->target.remote ? "the build on " + where + " failed (" : std::string("the build failed (")) + run->error + ")";
     if (!diagnostics.empty())
       message += ": " + diagnostics.front().file + ":" + std::to_string(diagnostics.front().line) + ": " +
                  diagnostics.front().message;
@@ -187,17 +230,21 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
     if (log.empty()) log = run->stderr_text.substr(run->stderr_text.size() > 4000 ? run->stderr_text.size() - 4000 : 0);
     return PublishFailure{Error{message}, diagnostics, log, folder};
   }
+  // A remote answer is not ours to trust: say whose it was when it cannot be used.
+  auto unusable = [&](const Error& e) {
+    return plan->target.remote ? Error{"the answer from " + where + " is unusable: " + e.message} : e;
+  };
 
   emit(stage("extract", "unpacking the built site", 80));
   auto archive = archive::decode_base64(run->stdout_text);
-  if (!archive) return fail(archive.error(), folder);
+  if (!archive) return fail(unusable(archive.error()), folder);
   auto staging = store.new_staging();
   if (!staging) return fail(staging.error(), folder);
   auto extracted = archive::extract_site(archive.value(), staging.value());
   if (!extracted) {
     std::error_code ec;
     fs::remove_all(staging.value(), ec);
-    return fail(extracted.error(), folder);
+    return fail(unusable(extracted.error()), folder);
   }
   emit(progress("extract", std::to_string(extracted->files) + " files in the site", 90));
   auto committed = store.commit_version(staging.value(), plan->snapshot.id);

@@ -10,6 +10,7 @@
 
 #include "pipeline/event.h"
 #include "runner/payload_builder.h"
+#include "runner/target.h"
 #include "settings/workspace_settings.h"
 #include "snapshot/snapshot.h"
 
@@ -19,6 +20,9 @@ struct PublishRequest {
   std::filesystem::path folder;
   std::optional<std::string> name;  // validated by the caller; else settings, else the folder's name
   std::optional<int> build_timeout_seconds;
+  // Where to build, highest layer first (flags or params, then initializationOptions); the
+  // environment and the settings file come after these.
+  std::vector<runner::TargetLayer> target_layers;
 };
 
 struct PipelineEnv {
@@ -48,10 +52,14 @@ struct PublishPlan {
   snapshot::Snapshot snapshot;
   settings::WorkspaceSettings settings;
   runner::BuiltPayload payload;
+  runner::TargetChoice target;
   std::string name;
 };
 Result<PublishPlan> plan_publish(const PublishRequest& request, const PipelineEnv& env, std::stop_token stop,
                                  const EventSink& emit);
+
+// The payload for the plan's runner (a docker-run image may build create-react-app itself).
+Result<runner::BuiltPayload> payload_for(const PublishPlan& plan, const std::filesystem::path& state_dir);
 
 PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env, std::stop_token stop,
                            const EventSink& emit);

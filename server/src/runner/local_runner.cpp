@@ -13,11 +13,21 @@ struct Language {
   std::string run;
 };
 
-// The languages of code-runner this runner knows (the Studyhub fork's build language).
-std::optional<Language> language(const std::string& name) {
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The languages of code-runner this runner knows: the Studyhub fork's build language, and the
+// script languages of docker-run's API examples (run the first file, as code-runner does).
+std::optional<Language> language(const std::string& name, const std::string& first_file) {
   if (name == "buildcreatereactapp")
     return Language{{"npm install 2>&1", "npm install create-react-app react-scripts 2>&1", "npm run build"},
                     "tar -cz build | base64"};
+  if (name == "python") return Language{{}, "python3 " + shell_quote(first_file)};
+  if (name == "javascript") return Language{{}, "node " + shell_quote(first_file)};
+  if (name == "bash") return Language{{}, "bash " + shell_quote(first_file)};
   return std::nullopt;
 }
 
@@ -55,10 +65,12 @@ Error limit_error(const ProcessOutcome& o, const ProcessLimits& limits) {
   if (o.cancelled) return cancelled_error();
   if (o.timed_out)
     return Error{"the build ran longer than its limit of " +
-                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limits.timeout).count()) +
-                 " s and was stopped; raise buildTimeoutSeconds in .studyhub-sandbox.json if it needs longer"};
-  return Error{"the build wrote more than " + std::to_string(limits.output_cap >> 20) +
-               " MB of output and was stopped; check it for a runaway loop"};
+                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limits.timeout).count()) +
+                     " s and was stopped; raise buildTimeoutSeconds in .studyhub-sandbox.json if it needs longer",
+                 false, std::string(kTimeLimitCode)};
+  return Error{"the build wrote more than " + std::to_string(limits.output_cap) +
+                   " bytes of output and was stopped; check it for a runaway loop",
+               false, std::string(kOutputLimitCode)};
 }
 
 }  // namespace
@@ -71,11 +83,12 @@ Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& optio
   std::string run_command;
   if (payload.command) {
     run_command = *payload.command;
-  } else if (auto lang = language(payload.language)) {
+  } else if (auto lang = language(payload.language, payload.files.empty() ? "" : payload.files.front().name)) {
     steps = lang->build;
     run_command = lang->run;
   } else {
-    return Error{"the local runner does not know the language '" + payload.language + "'; send a command"};
+    return Error{"the local runner does not know the language '" + payload.language +
+                 "' (it knows buildcreatereactapp, python, javascript, bash); send a command"};
   }
 
   ProcessSpec spec{.argv = {"/bin/sh", "-c", ""}, .cwd = options.work_dir, .env = scrubbed_environment(options.extra_env),
@@ -107,6 +120,18 @@ Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& optio
   result.stderr_text = std::move(o.stderr_text);
   if (o.exit_code != 0) result.error = "Exit code: " + std::to_string(o.exit_code != -1 ? o.exit_code : 128 + o.signal);
   return result;
+}
+
+}  // namespace studyhub::runner
+
+namespace studyhub::runner {
+
+LocalRunner::LocalRunner(std::filesystem::path work_dir, ProcessLimits limits, std::filesystem::path pid_file)
+    : work_dir_(std::move(work_dir)), pid_file_(std::move(pid_file)), limits_(limits) {}
+
+Result<RunResult> LocalRunner::run(const Payload& payload, const RunObserver& observer) {
+  return run_local(payload, {.work_dir = work_dir_, .limits = limits_, .stop = observer.stop, .on_log = observer.on_log,
+                             .extra_env = {}, .pid_file = pid_file_});
 }
 
 }  // namespace studyhub::runner

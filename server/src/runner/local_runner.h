@@ -10,6 +10,7 @@
 
 #include "runner/payload.h"
 #include "runner/process.h"
+#include "runner/runner.h"
 
 namespace studyhub::runner {
 
@@ -22,8 +23,24 @@ struct LocalRunOptions {
   std::filesystem::path pid_file;  // see ProcessSpec::pid_file
 };
 
+// Error codes of the two limits, named after docker-run's.
+inline constexpr std::string_view kTimeLimitCode = "limits.execution_time";
+inline constexpr std::string_view kOutputLimitCode = "limits.read.size";
+
 // Build failures are a RunResult with `error` set; an Error means the run itself could not
 // happen or was stopped (time limit, output cap, cancel).
 Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& options);
+
+// run_local behind the Runner interface, for the publish pipeline.
+class LocalRunner : public Runner {
+ public:
+  LocalRunner(std::filesystem::path work_dir, ProcessLimits limits, std::filesystem::path pid_file);
+  std::string where() const override { return "this machine"; }
+  Result<RunResult> run(const Payload& payload, const RunObserver& observer) override;
+
+ private:
+  std::filesystem::path work_dir_, pid_file_;
+  ProcessLimits limits_;
+};
 
 }  // namespace studyhub::runner

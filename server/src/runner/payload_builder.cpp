@@ -88,3 +88,23 @@ Result<BuiltPayload> build_payload(const snapshot::Snapshot& snap, const std::fi
 }
 
 }  // namespace studyhub::runner
+
+namespace studyhub::runner {
+
+void prefer_image_build_commands(BuiltPayload& built, const std::string& language) {
+  built.payload.language = language;
+  constexpr const char* kEnvFile = ".env.production.local";
+  bool as_is = built.binary_files == 0 && built.empty_files == 0 && built.links == 0;
+  bool has_env_file = false;
+  for (const auto& f : built.payload.files) has_env_file = has_env_file || f.name == kEnvFile;
+  if (language != "buildcreatereactapp" || built.preset.kind != PresetKind::create_react_app || !as_is ||
+      built.preset.output_dir != "build" || has_env_file)
+    return;
+  built.payload.command.reset();
+  // Relative asset URLs, so the site works under /s/<name>/ and /v/<id>/ (the local script sets
+  // the same variable on the command line).
+  built.payload.files.push_back({kEnvFile, "PUBLIC_URL=.\n"});
+  built.bytes += std::string_view(kEnvFile).size() + 12 + 32;
+}
+
+}  // namespace studyhub::runner

@@ -23,4 +23,10 @@ Result<BuiltPayload> build_payload(const snapshot::Snapshot& snap, const std::fi
                                    const settings::WorkspaceSettings& settings,
                                    const std::string& language = "buildcreatereactapp");
 
+// For a docker-run image with the create-react-app build language: when every file travels as it
+// is and the site lands in build/, drop the custom command so the image runs its own build
+// commands, as the Studyhub task did (PUBLIC_URL reaches it through .env.production.local).
+// Anything else keeps the script, which runs the same steps the local runner runs.
+void prefer_image_build_commands(BuiltPayload& built, const std::string& language);
+
 }  // namespace studyhub::runner

@@ -12,6 +12,7 @@
 #include "publish/store.h"
 #include "service/folder_param.h"
 #include "service/site_list.h"
+#include "service/target_param.h"
 #include "settings/workspace_settings.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/snapshot_json.h"
@@ -99,6 +100,9 @@ struct Services {
   ServiceConfig config;
   pipeline::JobQueue queue;
   DiagnosticsTracker diagnostics;
+  // initializationOptions' target defaults (may carry the docker-run token; kept in memory only).
+  std::mutex defaults_mutex;
+  runner::TargetLayer target_defaults;
 };
 
 rpc::Reply publish_method(Services& services, rpc::RequestContext& ctx) {
@@ -113,6 +117,13 @@ rpc::Reply publish_method(Services& services, rpc::RequestContext& ctx) {
     const auto& t = ctx.params["buildTimeoutSeconds"];
     if (!t.is_number_integer() || t.get<int>() < 1) return rpc::invalid_param("buildTimeoutSeconds", "must be a positive integer");
     timeout = t.get<int>();
+  }
+  auto target = target_param(ctx.params, "params");
+  if (!target) return target.error();
+  std::vector<runner::TargetLayer> layers{target.value()};
+  {
+    std::lock_guard lock(services.defaults_mutex);
+    layers.push_back(services.target_defaults);
   }
   std::error_code ec;
   std::filesystem::path canonical = std::filesystem::canonical(folder.value(), ec);
@@ -145,7 +156,8 @@ rpc::Reply publish_method(Services& services, rpc::RequestContext& ctx) {
         break;
     }
   };
-  pipeline::PublishRequest request{.folder = canonical, .name = name.value(), .build_timeout_seconds = timeout};
+  pipeline::PublishRequest request{
+      .folder = canonical, .name = name.value(), .build_timeout_seconds = timeout, .target_layers = std::move(layers)};
   auto outcome = services.queue.publish(request, ctx.stop, sink);
   if (!outcome) {
     const auto& f = outcome.error();
@@ -182,10 +194,16 @@ void register_sandbox_methods(rpc::Session& session, const ServiceConfig& config
                           .host_url = [state_dir = config.state_dir, self] { return host::ensure_host(state_dir, self); }}),
       {}});
 
-  session.on_initialize([](const json& params) -> rpc::Reply {
+  session.on_initialize([services](const json& params) -> rpc::Reply {
     auto pid = params.find("processId");
     if (pid != params.end() && !pid->is_null() && !pid->is_number_integer())
       return rpc::invalid_param("processId", "must be an integer or null");
+    if (auto options = params.find("initializationOptions"); options != params.end()) {
+      auto defaults = target_param(*options, "initializationOptions");
+      if (!defaults) return defaults.error();
+      std::lock_guard lock(services->defaults_mutex);
+      services->target_defaults = defaults.value();
+    }
     return initialize_result();
   });
 

@@ -49,6 +49,39 @@ std::optional<Error> read_limit(const json& limits, const char* key, uint64_t& o
   return std::nullopt;
 }
 
+std::optional<Error> read_int(const json& doc, const std::string& key, std::string_view label, int64_t max,
+                              auto& out) {
+  auto it = doc.find(key);
+  if (it == doc.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer() || it->template get<int64_t>() < 1 || it->template get<int64_t>() > max)
+    return bad(label, "must be an integer from 1 to " + std::to_string(max));
+  out = static_cast<typename std::decay_t<decltype(out)>::value_type>(it->template get<int64_t>());
+  return std::nullopt;
+}
+
+std::optional<Error> read_docker_run(const json& doc, WorkspaceSettings& s) {
+  auto it = doc.find("dockerRun");
+  if (it == doc.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) return bad("dockerRun", "must be an object with url, image, language, timeoutSeconds");
+  const json& d = *it;
+  for (auto [key, out] : {std::pair{"url", &s.docker_run.url}, {"image", &s.docker_run.image},
+                          {"language", &s.docker_run.language}})
+    if (auto e = read_string(d, key, *out)) return bad(std::string("dockerRun.") + key, "must be a non-empty string");
+  if (auto e = read_int(d, "timeoutSeconds", "dockerRun.timeoutSeconds", 24 * 3600, s.docker_run.timeout_seconds)) return e;
+  if (auto e = read_int(d, "maxRequestBytes", "dockerRun.maxRequestBytes", int64_t{1} << 32, s.docker_run.max_request_bytes))
+    return e;
+  static const std::set<std::string> known{"url", "image", "language", "timeoutSeconds", "maxRequestBytes"};
+  for (auto& [key, value] : d.items()) {
+    if (key == "token")
+      s.warnings.push_back(std::string(kSettingsFileName) +
+                           ": \"dockerRun.token\" ignored: a token in the workspace ends up in commits; set "
+                           "STUDYHUB_SANDBOX_TOKEN or use the editor's \"Set docker-run Access Token\"");
+    else if (!known.count(key))
+      s.warnings.push_back(std::string(kSettingsFileName) + ": unknown key \"dockerRun." + key + "\" ignored");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<WorkspaceSettings> parse_workspace_settings(std::string_view text) {
@@ -75,14 +108,9 @@ Result<WorkspaceSettings> parse_workspace_settings(std::string_view text) {
     if (auto e = read_limit(*it, "maxTotalBytes", s.limits.max_total_bytes)) return *e;
     if (auto e = read_limit(*it, "maxFileBytes", s.limits.max_file_bytes)) return *e;
   }
-  for (auto [key, out, max] : {std::tuple{"buildTimeoutSeconds", &s.build_timeout_seconds, 24 * 3600},
-                               std::tuple{"keepVersions", &s.keep_versions, 1000}}) {
-    auto it = doc.find(key);
-    if (it == doc.end() || it->is_null()) continue;
-    if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > max)
-      return bad(key, "must be an integer from 1 to " + std::to_string(max));
-    *out = it->get<int>();
-  }
+  if (auto e = read_int(doc, "buildTimeoutSeconds", "buildTimeoutSeconds", 24 * 3600, s.build_timeout_seconds)) return *e;
+  if (auto e = read_int(doc, "keepVersions", "keepVersions", 1000, s.keep_versions)) return *e;
+  if (auto e = read_docker_run(doc, s)) return *e;
   static const std::set<std::string> known{"name",   "preset",  "outputDir", "target", "ignore",
                                            "include", "limits", "dockerRun", "buildTimeoutSeconds",
                                            "keepVersions"};

@@ -20,6 +20,17 @@ struct SnapshotLimits {
   uint64_t max_file_bytes = 50ull << 20;
 };
 
+// Where a docker-run service is and how to call it. The access token is deliberately not here:
+// a settings file lives in the workspace and gets committed; tokens come from the environment
+// or the editor's secret storage.
+struct DockerRunSettings {
+  std::optional<std::string> url;       // e.g. https://builder.example.com
+  std::optional<std::string> image;     // default vermusl/create-react-app
+  std::optional<std::string> language;  // default buildcreatereactapp
+  std::optional<int> timeout_seconds;   // whole request, default 900
+  std::optional<uint64_t> max_request_bytes;  // default 2 MiB, docker-run's JSON body limit
+};
+
 struct WorkspaceSettings {
   std::optional<std::string> name;        // sandbox name in the URL
   std::optional<std::string> preset;      // create-react-app | vite | npm | static
@@ -30,6 +41,7 @@ struct WorkspaceSettings {
   SnapshotLimits limits;
   std::optional<int> build_timeout_seconds;  // default 600
   std::optional<int> keep_versions;          // versions kept per sandbox name, default 5
+  DockerRunSettings docker_run;
   std::vector<std::string> warnings;      // unknown keys and similar, worth showing the user
 };
 
