@@ -9,7 +9,12 @@ import json
 import pathlib
 import sys
 
+import warnings
+
 import jsonschema
+
+# RefResolver is what Debian 12's jsonschema (4.10) offers; newer ones warn but still work.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parents[2] / "protocol")
 schemas = {p.name: json.loads(p.read_text()) for p in (root / "schemas").glob("*.json")}
@@ -25,7 +30,10 @@ def schema_for(method, part):
 def validate(instance, schema, where, expect_invalid=False):
     global checked
     checked += 1
-    errors = list(jsonschema.Draft7Validator(schema).iter_errors(instance))
+    # Schemas refer to each other by file name ($id), e.g. initialize's dockerRun.
+    resolver = jsonschema.RefResolver(base_uri=schema.get("$id", ""), referrer=schema,
+                                      store={s.get("$id", name): s for name, s in schemas.items()})
+    errors = list(jsonschema.Draft7Validator(schema, resolver=resolver).iter_errors(instance))
     if expect_invalid:
         if not errors:
             problems.append(f"{where}: marked invalid, yet its schema accepts it")
