@@ -1,0 +1,97 @@
+// The JSON-RPC contract of studyhub-sandbox serve, as TypeScript types (protocol/README.md and
+// protocol/schemas are the source; the tests validate what this side sends against the schemas).
+
+export type Target = 'local' | 'docker-run';
+
+export interface DockerRunParams {
+  url?: string;
+  token?: string; // kept in SecretStorage; never logged
+  image?: string;
+}
+
+export interface TargetOptions {
+  target?: Target;
+  dockerRun?: DockerRunParams;
+}
+
+export interface PublishParams extends TargetOptions {
+  folder: string;
+  name?: string;
+  buildTimeoutSeconds?: number;
+  workDoneToken?: string | number;
+}
+
+export interface PublishResult {
+  url: string;
+  immutableUrl: string;
+  snapshotId: string;
+  cached: boolean;
+  files: number;
+  bytes: number;
+  durationMs: number;
+  name: string;
+  folder: string;
+}
+
+export interface Diagnostic {
+  file: string;
+  line: number;
+  column: number;
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+// `data` of a failed publish (-32803).
+export interface PublishFailureData {
+  logTail?: string;
+  diagnostics?: Diagnostic[];
+}
+
+export interface PublishedSite {
+  name: string;
+  url: string;
+  immutableUrl: string;
+  snapshotId: string;
+  publishedAt: string;
+  folder: string;
+  files: number;
+  bytes: number;
+  history: string[];
+}
+
+export interface ListResult {
+  sites: PublishedSite[];
+}
+
+// LSP types the server sends.
+export interface LspPosition {
+  line: number;
+  character: number;
+}
+export interface LspDiagnostic {
+  range: { start: LspPosition; end: LspPosition };
+  severity?: number; // 1 error, 2 warning
+  source?: string;
+  message: string;
+}
+export interface PublishDiagnosticsParams {
+  uri: string;
+  diagnostics: LspDiagnostic[];
+}
+export interface LogMessageParams {
+  type: number; // 1 error, 2 warning, 3 info, 4 log
+  message: string;
+}
+export interface WorkDoneProgress {
+  kind: 'begin' | 'report' | 'end';
+  title?: string;
+  message?: string;
+  percentage?: number;
+  cancellable?: boolean;
+}
+
+export const ErrorCodes = {
+  invalidParams: -32602,
+  requestFailed: -32803,
+  requestCancelled: -32800,
+} as const;
