@@ -21,7 +21,7 @@ settings::WorkspaceSettings parse(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("target: local unless asked; flags beat initializationOptions beat environment beat the settings file") {
+TEST_CASE("target: local unless asked — flags beat initializationOptions beat environment beat the settings file") {
   auto none = runner::choose_target({}, {});
   REQUIRE(none);
   CHECK_FALSE(none->remote);
