@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "support/docker_run_peers.h"
@@ -88,6 +89,13 @@ TEST_CASE("docker-run target through the runner: published, binary and empty fil
   CHECK(r.out.find("\"stage\":\"upload\"") < r.out.find("\"stage\":\"download\""));
   CHECK(has(runner.log(), "POST /run 200"));
   check_no_token(r.out + r.err + runner.log());
+  // Nor in anything either side keeps: snapshots, metadata, logs, build folders.
+  for (const auto& dir : {w.state, w.runner_state})
+    for (auto& e : fs::recursive_directory_iterator(dir))
+      if (e.is_regular_file() && !e.is_symlink() && e.file_size() < (32u << 20)) {
+        CAPTURE(e.path());
+        CHECK_FALSE(has(read_file(e.path()), kToken));
+      }
 
   // Same content: already built, no second request.
   auto again = w.publish_to(runner.url(), site);
@@ -389,4 +397,42 @@ TEST_CASE("docker-run target over JSON-RPC: initializationOptions give defaults,
   everything += ok.dump() + bad.dump() + invalid.dump() + client.process().stderr_text();
   check_no_token(everything);
   CHECK_FALSE(has(everything, "other-wrong-token"));
+}
+
+TEST_CASE("runner: a bounded queue — requests beyond it get 503 at once, the others are built one at a time") {
+  TempDir tmp;
+  RunnerProcess runner(tmp.path() + "/state", kToken, {"--max-queue", "1"});
+  // Each build takes a second and records when it ran.
+  fs::path times = fs::path(tmp.path()) / "times";
+  std::string command = "echo start $(date +%s%N) >> " + times.string() + "; sleep 1; echo end $(date +%s%N) >> " +
+                        times.string() + "; mkdir -p build && echo x > build/index.html && tar -cz build | base64";
+  std::string body = json{{"image", "x"}, {"payload", {{"language", "bash"}, {"command", command},
+                                                        {"files", {{{"name", "a.sh"}, {"content", "true"}}}}}}}.dump();
+  write_file(fs::path(tmp.path()) / "body.json", body);
+  std::vector<std::thread> clients;
+  std::vector<std::string> codes(3);
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back([&, i] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(150 * i));  // in order: run, wait, refused
+      codes[i] = run_command({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Access-Token: " + kToken,
+                              "--data-binary", "@" + (fs::path(tmp.path()) / "body.json").string(), runner.url() + "/run"})
+                     .out;
+    });
+  }
+  for (auto& c : clients) c.join();
+  CHECK(codes[0] == "200");
+  CHECK(codes[1] == "200");
+  CHECK(codes[2] == "503");
+  CHECK(has(runner.log(), "POST /run 503"));
+  // The two builds did not overlap.
+  std::istringstream lines(read_file(times));
+  std::vector<std::pair<std::string, long long>> events;
+  std::string what;
+  long long at;
+  while (lines >> what >> at) events.emplace_back(what, at);
+  REQUIRE(events.size() == 4);
+  CHECK(events[0].first == "start");
+  CHECK(events[1].first == "end");
+  CHECK(events[2].first == "start");
+  CHECK(events[1].second <= events[2].second);
 }

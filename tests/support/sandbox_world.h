@@ -11,7 +11,7 @@
 #include "support/child_process.h"
 #include "support/fs_helpers.h"
 #include "support/http_client.h"
-#include <nlohmann/json.hpp>
+#include "support/rpc_client.h"
 
 namespace studyhub::testing {
 

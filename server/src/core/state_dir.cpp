@@ -1,6 +1,7 @@
 #include "core/state_dir.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <system_error>
@@ -27,11 +28,27 @@ Result<fs::path> ensure_state_dir() {
   auto dir = resolve_state_dir();
   if (!dir) return dir;
   std::error_code ec;
+  const std::string name = dir.value().string();
+  bool existed = fs::exists(dir.value(), ec);
   fs::create_directories(dir.value(), ec);
   if (ec)
-    return Error{"cannot create the state directory " + dir.value().string() + ": " + ec.message() +
+    return Error{"cannot create the state directory " + name + ": " + ec.message() +
                  "; set STUDYHUB_SANDBOX_HOME to a writable directory"};
-  ::chmod(dir.value().c_str(), 0700);
+  if (!existed) ::chmod(name.c_str(), 0700);
+  struct stat st {};
+  if (::stat(name.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Error{"the state directory " + name + " is not a directory; set STUDYHUB_SANDBOX_HOME to another one"};
+  if (st.st_uid != ::geteuid())
+    return Error{"the state directory " + name + " belongs to another user; set STUDYHUB_SANDBOX_HOME to a directory of your own"};
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return Error{"the state directory " + name + " is writable by other users, who could replace what it publishes; run 'chmod 700 " +
+                 name + "' or set STUDYHUB_SANDBOX_HOME to a private directory"};
+  for (const char* sub : kStateSubdirs) {
+    struct stat sub_st {};
+    if (::lstat((dir.value() / sub).c_str(), &sub_st) != 0) continue;  // created when first needed
+    if (!S_ISDIR(sub_st.st_mode))
+      return Error{(dir.value() / sub).string() + " is a link or a file where studyhub-sandbox keeps a folder, which could redirect its writes; remove it"};
+  }
   return dir;
 }
 

@@ -45,6 +45,9 @@ bool safe_name(const std::string& name) {
 
 Status prepare_work_dir(const fs::path& dir, const Payload& payload) {
   std::error_code ec;
+  // The folder is emptied below: through a planted link that would empty another folder.
+  if (fs::is_symlink(dir, ec))
+    return Error{"the build folder " + dir.string() + " is a link, which could redirect the build's writes; remove it"};
   fs::create_directories(dir, ec);
   if (ec) return Error{"cannot create the build folder " + dir.string() + ": " + ec.message()};
   // Start from the payload alone; only installed dependencies carry over.
