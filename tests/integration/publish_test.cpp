@@ -280,39 +280,6 @@ TEST_CASE("requests for one folder that wait together coalesce into one publish 
   CHECK(position_reported);
 }
 
-TEST_CASE("SIGKILL at random moments: every site serves a whole version, and the next publish succeeds") {
-  World w;
-  fs::path site = w.npm_site("kill", "Version 0", "const end = Date.now() + 400; while (Date.now() < end) {}\n");
-  auto first = w.cli({"publish", site.string()});
-  REQUIRE(first.status == 0);
-  std::string url = World::url_of(first);
-  std::mt19937 rng(20261128);
-  std::set<std::string> published{"Version 0"};
-  for (int round = 1; round <= 6; ++round) {
-    std::string title = "Version " + std::to_string(round);
-    w.npm_site("kill", title, "const end = Date.now() + 400; while (Date.now() < end) {}\n");
-    published.insert(title);
-    {
-      ChildProcess p({binary_path(), "publish", site.string()}, {{"STUDYHUB_SANDBOX_HOME", w.state}});
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 1500)(rng)));
-      ::kill(p.pid(), SIGKILL);
-      p.wait(5s);
-    }
-    // Whatever moment the kill hit: the site is one complete version, and so is every version.
-    auto page = http_get(url);
-    REQUIRE(page.status == 200);
-    bool whole = false;
-    for (const auto& t : published) whole |= page.body.find("<h1>" + t + "</h1>") != std::string::npos;
-    CHECK(whole);
-    CHECK(http_get(url + "assets/app.js").status == 200);
-    for (auto& v : fs::directory_iterator(fs::path(w.state) / "versions")) CHECK(fs::exists(v.path() / "index.html"));
-  }
-  auto last = w.cli({"publish", site.string()});
-  REQUIRE_MESSAGE(last.status == 0, last.err);
-  CHECK(http_get(url).body.find("Version 6") != std::string::npos);
-  CHECK(fs::is_empty(fs::path(w.state) / "staging"));
-}
-
 TEST_CASE("the host: traversal refused, links out of a site refused, caching and ranges, no listings") {
   World w;
   fs::path site = w.static_site("web", "Hosted");

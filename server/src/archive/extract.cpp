@@ -72,10 +72,18 @@ bool link_stays_inside(const std::string& link_rel, std::string_view target) {
   return true;
 }
 
+// A failure of this machine's disk, not of the archive: code "io" tells the two apart.
+Error write_error(const fs::path& dest, int err) {
+  std::string hint = err == ENOSPC || err == EDQUOT || err == EFBIG
+                         ? "; free disk space where the state directory lives (or lower keepVersions) and publish again"
+                         : "";
+  return Error{"cannot write the site to " + dest.parent_path().string() + ": " + std::strerror(err) + hint, false, "io"};
+}
+
 Status write_file(struct archive* a, const fs::path& dest, mode_t mode, uint64_t& total, uint64_t max_bytes,
                   uint64_t& written) {
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return Error{"cannot write " + dest.filename().string() + " of the site: " + std::strerror(errno)};
+  if (fd < 0) return write_error(dest, errno);
   const void* block;
   size_t size;
   la_int64_t offset;
@@ -88,13 +96,19 @@ Status write_file(struct archive* a, const fs::path& dest, mode_t mode, uint64_t
       return Error{"the site unpacks to more than " + std::to_string(max_bytes >> 20) +
                    " MB; it was refused as a possible archive bomb"};
     }
-    if (::pwrite(fd, block, size, offset) != static_cast<ssize_t>(size)) {
-      int err = errno;
-      ::close(fd);
-      return Error{"cannot write the site to " + dest.parent_path().string() + ": " + std::strerror(err)};
+    // A full disk first shows as a short write; the next write says why.
+    for (size_t done = 0; done < size;) {
+      ssize_t n = ::pwrite(fd, static_cast<const char*>(block) + done, size - done, offset + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int err = n < 0 ? errno : ENOSPC;
+        ::close(fd);
+        return write_error(dest, err);
+      }
+      done += static_cast<size_t>(n);
     }
   }
-  if (::close(fd) != 0) return Error{"cannot finish writing the site: " + std::string(std::strerror(errno))};
+  if (::close(fd) != 0) return write_error(dest, errno);
   if (rc != ARCHIVE_EOF)
     return Error{"the site archive is truncated or damaged (" + std::string(archive_error_string(a) ? archive_error_string(a) : "read error") + ")"};
   return ok_status();

@@ -230,9 +230,10 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
     if (log.empty()) log = run->stderr_text.substr(run->stderr_text.size() > 4000 ? run->stderr_text.size() - 4000 : 0);
     return PublishFailure{Error{message}, diagnostics, log, folder};
   }
-  // A remote answer is not ours to trust: say whose it was when it cannot be used.
+  // A remote answer is not ours to trust: say whose it was when it cannot be used (but a failure
+  // of this machine's disk is nobody's answer).
   auto unusable = [&](const Error& e) {
-    return plan->target.remote ? Error{"the answer from " + where + " is unusable: " + e.message} : e;
+    return plan->target.remote && e.code != "io" ? Error{"the answer from " + where + " is unusable: " + e.message} : e;
   };
 
   emit(stage("extract", "unpacking the built site", 80));
