@@ -5,6 +5,8 @@
 // so what is measured is framing, parsing, dispatch and writing.
 //
 //   rpc_bench [--requests N] [--latency-samples N] [--starts N] [--peer PATH]
+//   rpc_bench --soak N   one session, N requests in pipelined batches: RSS every N/10 (ours and
+//                        clangd's), to show memory stays flat
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -129,19 +131,55 @@ Figures measure(const std::vector<std::string>& argv, const std::map<std::string
   return f;
 }
 
+// RSS (KiB) after every tenth of `total` cheap requests through one session.
+std::vector<double> soak(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                         const std::string& root, int total) {
+  Peer p(argv, env);
+  p.initialize(root);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<double> rss{p.rss_kib()};
+  const int batch_size = 10000, step = std::max(batch_size, total / 10);
+  for (int sent = 0; sent < total;) {
+    std::string batch;
+    int first = sent + 1, last = std::min(total, sent + batch_size);
+    for (int i = first; i <= last; ++i) batch += studyhub::rpc::encode_frame(cheap(i).dump());
+    std::thread writer([&] { p.child().write(batch); });
+    for (int i = first; i <= last; ++i) p.answer(i);
+    writer.join();
+    sent = last;
+    if (sent % step == 0 || sent == total) rss.push_back(p.rss_kib());
+  }
+  p.stop();
+  return rss;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int requests = 10000, samples = 2000, starts = 10;
   std::string peer = "/usr/bin/clangd";
+  int soak_total = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
+    if (a == "--soak") soak_total = std::stoi(argv[i + 1]);
     if (a == "--requests") requests = std::stoi(argv[i + 1]);
     else if (a == "--latency-samples") samples = std::stoi(argv[i + 1]);
     else if (a == "--starts") starts = std::stoi(argv[i + 1]);
     else if (a == "--peer") peer = argv[i + 1];
   }
   TempDir dir;
+  if (soak_total > 0) {
+    auto ours = soak({binary_path(), "serve"}, {{"STUDYHUB_SANDBOX_HOME", dir.path() + "/state"}}, dir.path(), soak_total);
+    auto theirs = soak({peer, "--log=error", "--background-index=false"}, {{"HOME", dir.path()}}, dir.path(), soak_total);
+    std::printf("JSON-RPC soak: %d requests through one session; RSS in MiB after each tenth\n", soak_total);
+    std::printf("%-18s", "studyhub-sandbox");
+    for (double r : ours) std::printf(" %6.1f", r / 1024);
+    std::printf("\n%-18s", "clangd");
+    for (double r : theirs) std::printf(" %6.1f", r / 1024);
+    std::printf("\ngrowth after the first tenth: ours %+.1f MiB, clangd %+.1f MiB\n", (ours.back() - ours[1]) / 1024,
+                (theirs.back() - theirs[1]) / 1024);
+    return 0;
+  }
   Figures ours = measure({binary_path(), "serve"}, {{"STUDYHUB_SANDBOX_HOME", dir.path() + "/state"}},
                          dir.path(), requests, samples, starts);
   Figures theirs = measure({peer, "--log=error", "--background-index=false"}, {{"HOME", dir.path()}},

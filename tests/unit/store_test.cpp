@@ -89,3 +89,26 @@ TEST_CASE("committing a version that exists keeps the first one") {
   CHECK(read_file(store.version_dir(id_of(1)) / "index.html") == "version 1");
   CHECK_FALSE(fs::exists(again.value()));
 }
+
+TEST_CASE("an older snapshot of a folder never replaces a newer one, whatever order they finish in") {
+  TempDir tmp;
+  publish::SiteStore store(tmp.path(), 5);
+  build_version(store, 1);
+  build_version(store, 2);
+  // Snapshot 2 was taken later (at 200) but finished first.
+  auto newer = store.point({.name = "app", .snapshot_id = id_of(2), .folder = "/f", .snapshot_at_ms = 200});
+  REQUIRE(newer.ok());
+  auto older = store.point({.name = "app", .snapshot_id = id_of(1), .folder = "/f", .snapshot_at_ms = 100});
+  REQUIRE(older.ok());
+  CHECK(older->snapshot_id == id_of(2));  // the answer is what serves now
+  CHECK(read_file(fs::path(tmp.path()) / "sites/app/index.html") == "version 2");
+  // Another folder publishing under the same name is a different sandbox: it replaces it (built and
+  // pointed under one lock, as the pipeline does).
+  auto staging = store.new_staging();
+  REQUIRE(staging.ok());
+  write_file(staging.value() / "index.html", "version 1");
+  auto other = store.commit_and_point(staging.value(), {.name = "app", .snapshot_id = id_of(1), .folder = "/g", .snapshot_at_ms = 50});
+  REQUIRE(other.ok());
+  CHECK(other->snapshot_id == id_of(1));
+  CHECK(read_file(fs::path(tmp.path()) / "sites/app/index.html") == "version 1");
+}

@@ -124,6 +124,7 @@ Result<PublishPlan> plan_publish(const PublishRequest& request, const PipelineEn
   for (const auto& w : plan.settings.warnings) emit(Event{.kind = Event::Kind::log, .stage = "snapshot", .message = "warning: " + w});
 
   emit(stage("snapshot", "reading " + request.folder.filename().string(), 0));
+  plan.snapshot_at_ms = now_ms();
   auto snap = snapshot::take_snapshot(request.folder, plan.settings,
                                       {.state_dir = env.state_dir, .stop = stop, .progress = [&](std::string_view what, int pct) {
                                          emit(progress("snapshot", std::string(what), pct / 10));
@@ -150,17 +151,28 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   std::string folder = plan->snapshot.folder.string();
   publish::SiteStore store(env.state_dir, static_cast<size_t>(plan->settings.keep_versions.value_or(5)));
 
-  // Already built: point the name at it, no build.
-  auto point = [&](bool cached) -> PublishOutcome {
+  // Points the name at the built version (committing it first when just built); a newer snapshot of
+  // the same folder published meanwhile stays, and is the answer.
+  auto point = [&](bool cached, std::optional<fs::path> staging = std::nullopt) -> PublishOutcome {
     emit(stage("publish", "publishing " + plan->name, 95));
-    auto pointed = store.point({.name = plan->name, .snapshot_id = plan->snapshot.id, .folder = folder,
-                                .published_at_ms = now_ms(), .files = plan->snapshot.files.size(),
-                                .bytes = plan->snapshot.bytes, .history = {}});
+    publish::SiteInfo info{.name = plan->name, .snapshot_id = plan->snapshot.id, .folder = folder,
+                           .published_at_ms = now_ms(), .files = plan->snapshot.files.size(),
+                           .bytes = plan->snapshot.bytes, .history = {}, .snapshot_at_ms = plan->snapshot_at_ms};
+    auto pointed = staging ? store.commit_and_point(*staging, info) : store.point(info);
     if (!pointed) return fail(pointed.error(), folder);
     auto base = env.host_url();
     if (!base) return fail(base.error(), folder);
+    PublishResult r = finish(plan.value(), base.value(), cached, started);
+    if (pointed->snapshot_id != plan->snapshot.id) {
+      emit(progress("publish", "a newer snapshot of this folder was published meanwhile; it stays", 100));
+      r.snapshot_id = pointed->snapshot_id;
+      r.immutable_url = base.value() + "/v/" + pointed->snapshot_id + "/";
+      r.files = pointed->files;
+      r.bytes = pointed->bytes;
+      return r;
+    }
     emit(progress("publish", cached ? "already built: published at once" : "published", 100));
-    return finish(plan.value(), base.value(), cached, started);
+    return r;
   };
   if (store.has_version(plan->snapshot.id)) return point(true);
 
@@ -248,9 +260,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
     return fail(unusable(extracted.error()), folder);
   }
   emit(progress("extract", std::to_string(extracted->files) + " files in the site", 90));
-  auto committed = store.commit_version(staging.value(), plan->snapshot.id);
-  if (!committed) return fail(committed.error(), folder);
-  return point(false);
+  return point(false, staging.value());
 }
 
 Status recover_after_crash(const fs::path& state_dir, bool try_only) {

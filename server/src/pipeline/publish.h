@@ -54,6 +54,7 @@ struct PublishPlan {
   runner::BuiltPayload payload;
   runner::TargetChoice target;
   std::string name;
+  int64_t snapshot_at_ms = 0;  // when the snapshot started reading the folder
 };
 Result<PublishPlan> plan_publish(const PublishRequest& request, const PipelineEnv& env, std::stop_token stop,
                                  const EventSink& emit);

@@ -30,7 +30,8 @@ std::string random_suffix() {
 
 json to_json(const SiteInfo& s) {
   return {{"name", s.name},   {"snapshotId", s.snapshot_id}, {"folder", s.folder}, {"publishedAt", s.published_at_ms},
-          {"files", s.files}, {"bytes", s.bytes},             {"history", s.history}};
+          {"files", s.files}, {"bytes", s.bytes},             {"history", s.history},
+          {"snapshotAt", s.snapshot_at_ms}};
 }
 
 std::optional<SiteInfo> from_json(const json& j) {
@@ -40,6 +41,7 @@ std::optional<SiteInfo> from_json(const json& j) {
   s.snapshot_id = j.value("snapshotId", "");
   s.folder = j.value("folder", "");
   s.published_at_ms = j.value("publishedAt", int64_t{0});
+  s.snapshot_at_ms = j.value("snapshotAt", int64_t{0});
   s.files = j.value("files", uint64_t{0});
   s.bytes = j.value("bytes", uint64_t{0});
   if (j.contains("history") && j["history"].is_array())
@@ -110,14 +112,30 @@ Status SiteStore::commit_version(const fs::path& staging, const std::string& id)
   return ok_status();
 }
 
-Status SiteStore::point(SiteInfo info) {
-  if (!is_valid_name(info.name)) return Error{"the sandbox name '" + info.name + "' is not URL-safe"};
+Result<SiteInfo> SiteStore::point(SiteInfo info) {
   // Short and machine-wide: a cached publish must not wait for someone else's build, only for
   // another process's pointing and pruning.
   auto lock = FileLock::acquire(state_dir_ / "store.lock");
   if (!lock) return lock.error();
-  if (!has_version(info.snapshot_id)) return Error{"internal: version " + info.snapshot_id + " is missing"};
+  return point_locked(std::move(info));
+}
+
+Result<SiteInfo> SiteStore::commit_and_point(const fs::path& staging, SiteInfo info) {
+  // One lock for both: a prune by another process in between would take the new version away.
+  auto lock = FileLock::acquire(state_dir_ / "store.lock");
+  if (!lock) return lock.error();
+  auto committed = commit_version(staging, info.snapshot_id);
+  if (!committed) return committed.error();
+  return point_locked(std::move(info));
+}
+
+Result<SiteInfo> SiteStore::point_locked(SiteInfo info) {
+  if (!is_valid_name(info.name)) return Error{"the sandbox name '" + info.name + "' is not URL-safe"};
   auto previous = get(info.name);
+  if (previous && previous->folder == info.folder && previous->snapshot_at_ms > info.snapshot_at_ms &&
+      previous->snapshot_id != info.snapshot_id && has_version(previous->snapshot_id))
+    return *previous;
+  if (!has_version(info.snapshot_id)) return Error{"internal: version " + info.snapshot_id + " is missing"};
   std::vector<std::string> history{info.snapshot_id};
   if (previous)
     for (const auto& h : previous->history)
@@ -137,7 +155,7 @@ Status SiteStore::point(SiteInfo info) {
   if (!write_file_atomic(state_dir_ / "meta" / (info.name + ".json"), to_json(info).dump(2)))
     return Error{"cannot record the publish of " + info.name + " in " + (state_dir_ / "meta").string()};
   prune();
-  return ok_status();
+  return info;
 }
 
 void SiteStore::prune() {

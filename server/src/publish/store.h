@@ -23,6 +23,9 @@ struct SiteInfo {
   int64_t published_at_ms = 0;
   uint64_t files = 0, bytes = 0;
   std::vector<std::string> history;  // snapshot ids, newest first (the current one included)
+  // When the snapshot started reading the folder: a publish of an older snapshot of the same
+  // folder never replaces a newer one, whatever order the two finish in.
+  int64_t snapshot_at_ms = 0;
 };
 
 class SiteStore {
@@ -38,7 +41,11 @@ class SiteStore {
   // Moves a finished staging folder to versions/<id> (a no-op when that version exists already).
   Status commit_version(const std::filesystem::path& staging, const std::string& snapshot_id);
   // Points sites/<name> at the version, records it, and prunes versions no one keeps any more.
-  Status point(SiteInfo info);
+  // Answers what the site serves now: `info`, or the record of a newer snapshot of the same folder
+  // that was published meanwhile (which stays).
+  Result<SiteInfo> point(SiteInfo info);
+  // commit_version then point, under one lock, so no prune can come in between.
+  Result<SiteInfo> commit_and_point(const std::filesystem::path& staging, SiteInfo info);
 
   std::vector<SiteInfo> list() const;
   std::optional<SiteInfo> get(const std::string& name) const;
@@ -46,6 +53,7 @@ class SiteStore {
   const std::filesystem::path& state_dir() const { return state_dir_; }
 
  private:
+  Result<SiteInfo> point_locked(SiteInfo info);  // with store.lock held
   void prune();
   std::filesystem::path state_dir_;
   size_t keep_;
