@@ -26,7 +26,9 @@ void check_state_consistent(World& w) {
   for (auto& v : fs::directory_iterator(fs::path(w.state) / "versions")) CHECK(fs::exists(v.path() / "index.html"));
   auto list = w.cli({"list", "--json"});
   REQUIRE(list.status == 0);
-  for (const auto& site : json::parse(list.out)["sites"]) {
+  const json sites = json::parse(list.out);  // kept alive: the loop refers into it
+  CHECK_FALSE(sites["sites"].empty());
+  for (const auto& site : sites["sites"]) {
     CAPTURE(site.dump());
     CHECK(fs::exists(fs::path(w.state) / "versions" / site["snapshotId"].get<std::string>() / "index.html"));
   }

@@ -54,9 +54,12 @@ class LogTail {
   std::deque<std::string> lines_;
 };
 
-Result<FileLock> wait_for_build_lock(const fs::path& state_dir, std::stop_token stop, const EventSink& emit) {
+Result<FileLock> wait_for_build_lock(const fs::path& state_dir, std::stop_token stop, const EventSink& emit,
+                                     bool& waited) {
   auto lock = FileLock::try_acquire(state_dir / "build.lock");
+  waited = false;
   if (!lock || lock->held()) return lock;
+  waited = true;
   emit(Event{.kind = Event::Kind::queued, .message = "waiting for another publish on this machine to finish"});
   for (int tick = 0;; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -180,9 +183,22 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   if (!payload) return fail(payload.error(), folder);
   plan->payload = std::move(payload.value());
 
-  auto lock = wait_for_build_lock(env.state_dir, stop, emit);
+  bool waited = false;
+  auto lock = wait_for_build_lock(env.state_dir, stop, emit, waited);
   if (!lock) return fail(lock.error(), folder);
   if (auto cleared = clear_debris(env.state_dir); !cleared) return fail(cleared.error(), folder);
+  if (waited) {
+    // The folder may have changed while this publish waited: build what it holds now, never an
+    // older snapshot that a newer publish has replaced.
+    auto fresh = plan_publish(request, env, stop, emit);
+    if (!fresh) return fail(fresh.error(), folder);
+    plan = std::move(fresh);
+    if (!store.has_version(plan->snapshot.id)) {
+      auto again = payload_for(plan.value(), env.state_dir);
+      if (!again) return fail(again.error(), folder);
+      plan->payload = std::move(again.value());
+    }
+  }
   if (store.has_version(plan->snapshot.id)) return point(true);  // built by someone else meanwhile
 
   const fs::path work_dir = env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder);
