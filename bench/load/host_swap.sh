@@ -41,7 +41,7 @@ BASE=${URL%/s/swap/}
   n=0
   while true; do
     if [ $((n % 2)) = 0 ]; then use A; else use B; fi
-    "$BIN" publish "$WORK/swap" >/dev/null 2>&1 || echo "swap publish failed" >&2
+    "$BIN" publish "$WORK/swap" >/dev/null 2>"$WORK/swap.err" || { echo "swap publish failed: $(tail -1 "$WORK/swap.err")" >&2; }
     n=$((n + 1))
     echo "$n" > "$WORK/swaps"
   done

@@ -113,13 +113,44 @@ bool host_alive(const fs::path& state_dir, const HostRecord& r) {
   return j.is_object() && j.value("stateDir", "") == state_dir.string();
 }
 
+namespace {
+
+// The recorded process is still a studyhub-sandbox host (the pid was not reused by something else).
+bool is_host_process(int pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::string cmdline = read_file_or_empty("/proc/" + std::to_string(pid) + "/cmdline");
+  std::vector<std::string> args;
+  for (size_t start = 0; start < cmdline.size();) {
+    size_t end = cmdline.find('\0', start);
+    if (end == std::string::npos) end = cmdline.size();
+    args.push_back(cmdline.substr(start, end - start));
+    start = end + 1;
+  }
+  return args.size() >= 2 && fs::path(args[0]).filename() == "studyhub-sandbox" &&
+         std::find(args.begin(), args.end(), "host") != args.end();
+}
+
+// Alive, or alive but too busy to answer the health check at once (under heavy load the accept
+// queue can be full): a busy host is never replaced by a second one, which would change the URLs.
+bool host_usable(const fs::path& state_dir, const HostRecord& r) {
+  if (host_alive(state_dir, r)) return true;
+  if (!is_host_process(r.pid)) return false;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (host_alive(state_dir, r)) return true;
+  }
+  return is_host_process(r.pid);
+}
+
+}  // namespace
+
 Result<std::string> ensure_host(const fs::path& state_dir, const fs::path& self) {
   auto record = read_host_record(state_dir);
   if (record && host_alive(state_dir, *record)) return base_url(*record);
   auto lock = FileLock::acquire(state_dir / "host.lock");  // one starter at a time
   if (!lock) return lock.error();
   record = read_host_record(state_dir);
-  if (record && host_alive(state_dir, *record)) return base_url(*record);
+  if (record && host_usable(state_dir, *record)) return base_url(*record);
   // Reuse the previous port when it is free, so earlier URLs keep working.
   uint16_t port = record ? record->port : 0;
   for (int attempt = 0; attempt < 2; ++attempt) {

@@ -211,6 +211,11 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
         work_dir, runner::ProcessLimits{.timeout = std::chrono::seconds(timeout), .output_cap = 256u << 20},
         env.state_dir / "build.pid");
   const std::string where = builder->where();
+  if (plan->target.remote && plan->target.docker_run.url.starts_with("http://") && !where.starts_with("127.") &&
+      !where.starts_with("localhost") && !where.starts_with("[::1]"))
+    emit(Event{.kind = Event::Kind::log, .stage = "build",
+               .message = "warning: " + where + " is reached over plain http, so the access token crosses the network "
+                          "unencrypted; use an https:// URL"});
 
   emit(stage("build", "building with the " + plan->payload.preset.name + " preset on " + where, 20));
   LogTail tail;
