@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "core/state_dir.h"
 #include "runner/docker_run_server.h"
@@ -15,16 +16,10 @@ namespace studyhub::cli {
 
 namespace {
 
-std::optional<std::string> env(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return std::nullopt;
-  return std::string(v);
-}
-
 // docker-run's own variables, so a team can keep its environment file.
 template <class T>
 Result<std::optional<T>> env_number(const char* name) {
-  auto text = env(name);
+  auto text = env_value(name);
   if (!text) return std::optional<T>{};
   T value{};
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
@@ -47,9 +42,9 @@ int run_runner(const RunnerCommandOptions& o) {
 
   runner::RunnerServiceOptions options;
   options.state_dir = state_dir.value();
-  options.address = o.listen.value_or(env("SERVER_LISTEN_ADDR").value_or("127.0.0.1"));
+  options.address = o.listen.value_or(env_value("SERVER_LISTEN_ADDR").value_or("127.0.0.1"));
   options.port = o.port.value_or(port->value_or(8088));
-  options.token = env("STUDYHUB_SANDBOX_TOKEN").value_or(env("API_ACCESS_TOKEN").value_or(""));
+  options.token = env_value("STUDYHUB_SANDBOX_TOKEN").value_or(env_value("API_ACCESS_TOKEN").value_or(""));
   options.max_execution = std::chrono::seconds(o.max_execution_seconds.value_or(exec->value_or(15 * 60)));
   options.max_output_bytes = o.max_output_bytes.value_or(output->value_or(64u << 20));
   options.max_request_bytes = o.max_request_bytes;

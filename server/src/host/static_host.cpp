@@ -378,26 +378,13 @@ class Listener : public StaticHost, public std::enable_shared_from_this<Listener
   uint16_t port() const override { return port_; }
 
   void run() override {
-    accept();
-    std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
-    for (auto& t : pool) t.join();
+    accept_sessions<Session>(acceptor_, ioc_, shared_);
+    run_on_threads(ioc_, threads_);
   }
 
   void stop() override { ioc_.stop(); }
 
  private:
-  void accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), shared_)->start();
-      }
-      if (acceptor_.is_open()) accept();
-    });
-  }
-
   unsigned threads_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;

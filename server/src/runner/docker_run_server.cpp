@@ -310,10 +310,8 @@ class Listener : public RunnerService {
   uint16_t port() const override { return port_; }
 
   void run() override {
-    accept();
-    std::thread second([this] { ioc_.run(); });
-    ioc_.run();
-    second.join();
+    host::accept_sessions<Session>(acceptor_, ioc_, shared_);
+    host::run_on_threads(ioc_, 2);
     // Builds of clients still connected are stopped too: nobody would receive their result.
     std::unique_lock lock(shared_->builds_mutex);
     shared_->stopping = true;
@@ -323,16 +321,6 @@ class Listener : public RunnerService {
   void stop() override { ioc_.stop(); }
 
  private:
-  void accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), shared_)->start();
-      }
-      if (acceptor_.is_open()) accept();
-    });
-  }
-
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   std::shared_ptr<Shared> shared_;

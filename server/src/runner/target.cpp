@@ -2,18 +2,13 @@
 
 #include <curl/curl.h>
 
-#include <cstdlib>
+#include "core/env.h"
+
 #include <memory>
 
 namespace studyhub::runner {
 
 namespace {
-
-std::optional<std::string> env(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return std::nullopt;
-  return std::string(v);
-}
 
 template <class Field>
 std::optional<std::string> first(const std::vector<TargetLayer>& layers, Field field) {
@@ -47,8 +42,8 @@ std::optional<UrlParts> parse_url(const std::string& url) {
 
 TargetLayer target_from_environment() {
   return TargetLayer{.target = std::nullopt,
-                     .url = env("STUDYHUB_SANDBOX_DOCKER_RUN_URL"),
-                     .token = env("STUDYHUB_SANDBOX_TOKEN"),
+                     .url = env_value("STUDYHUB_SANDBOX_DOCKER_RUN_URL"),
+                     .token = env_value("STUDYHUB_SANDBOX_TOKEN"),
                      .image = std::nullopt};
 }
 
