@@ -192,12 +192,14 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
     // older snapshot that a newer publish has replaced.
     auto fresh = plan_publish(request, env, stop, emit);
     if (!fresh) return fail(fresh.error(), folder);
-    plan = std::move(fresh);
-    if (!store.has_version(plan->snapshot.id)) {
-      auto again = payload_for(plan.value(), env.state_dir);
+    if (fresh->snapshot.id == plan->snapshot.id) {
+      fresh->payload = std::move(plan->payload);  // same content: the payload built before still holds
+    } else if (!store.has_version(fresh->snapshot.id)) {
+      auto again = payload_for(fresh.value(), env.state_dir);
       if (!again) return fail(again.error(), folder);
-      plan->payload = std::move(again.value());
+      fresh->payload = std::move(again.value());
     }
+    plan = std::move(fresh);
   }
   if (store.has_version(plan->snapshot.id)) return point(true);  // built by someone else meanwhile
 
