@@ -24,6 +24,10 @@ export TMPDIR=$SCRATCH
 mkdir -p "$SCRATCH/vscode-ripgrep-cache-1.15.11" "$SCRATCH/rg"
 cp "$(command -v rg)" "$SCRATCH/rg/rg"
 tar -czf "$SCRATCH/vscode-ripgrep-cache-1.15.11/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" -C "$SCRATCH/rg" rg
+# Native modules build against the running node's own headers (node-gyp cannot download them here):
+# /usr/include/node for Debian's or NodeSource's node, include/node inside scripts/node20's.
+NODE_PREFIX=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+if [ -f "$NODE_PREFIX/include/node/node.h" ]; then export npm_config_nodedir=$NODE_PREFIX; fi
 cd "$DEST"
 [ -f package.json ] || echo '{"name":"e2e-code-server","private":true}' > package.json
 echo "installing code-server $VERSION into $DEST (a few minutes the first time)"
