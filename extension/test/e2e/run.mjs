@@ -3,10 +3,12 @@
 // Installs the built .vsix into a fresh code-server, opens a copy of examples/hello-vite, runs
 // "Studyhub: Publish Sandbox" from the palette, watches the status bar go through a publishing state
 // to "Published", fetches the URL it reports; then breaks src/App.jsx, publishes again and finds the
-// error in the Problems panel at the right file and line. Screenshots go to extension/.e2e/artifacts/.
+// error in the Problems panel at the right file and line; then enters a docker-run token, switches
+// the settings to the docker-run target (a real `studyhub-sandbox runner`) without a reload and
+// publishes through it. Screenshots go to extension/.e2e/artifacts/.
 //   node test/e2e/run.mjs [path/to.vsix]
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -51,6 +53,9 @@ const state = path.join(scratch, 'sandbox-state');
 let codeServer;
 let browser;
 let page;
+let runner;
+let runnerLog = '';
+const userSettings = { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'workbench.tips.enabled': false };
 let failed = false;
 
 function env() {
@@ -73,10 +78,7 @@ async function main() {
     recursive: true,
     filter: (src) => !/node_modules|[/]dist$/.test(src),
   });
-  writeFileSync(
-    path.join(scratch, 'user/User/settings.json'),
-    JSON.stringify({ 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'workbench.tips.enabled': false }),
-  );
+  writeFileSync(path.join(scratch, 'user/User/settings.json'), JSON.stringify(userSettings));
   const common = ['--user-data-dir', path.join(scratch, 'user'), '--extensions-dir', path.join(scratch, 'extensions')];
   log(`installing ${path.basename(vsix)}`);
   execFileSync(codeServerBin, [...common, '--install-extension', vsix], { env: env(), stdio: 'inherit' });
@@ -165,7 +167,8 @@ async function main() {
 
   // 2. Break the sample: the error shows in the Problems panel at its file and line.
   const app = path.join(workspace, 'src/App.jsx');
-  const lines = readFileSync(app, 'utf8').split('\n');
+  const original = readFileSync(app, 'utf8');
+  const lines = original.split('\n');
   const brokenLine = lines.findIndex((l) => l.includes('useState(0)')) + 1;
   lines[brokenLine - 1] = lines[brokenLine - 1].replace('useState(0)', 'useState(0;');
   writeFileSync(app, lines.join('\n'));
@@ -181,11 +184,60 @@ async function main() {
   });
   log(`Problems panel: ${problem.replace(/\s+/g, ' ').slice(0, 160)}`);
   await page.screenshot({ path: path.join(artifacts, 'problems.png') });
+
+  // 3. The docker-run target, switched on in the settings while VS Code runs (no reload), with the
+  // token entered through "Set docker-run Access Token": the publish goes through a real
+  // `studyhub-sandbox runner`, and the token shows up in no log.
+  const token = `e2e-token-${process.pid}-${Date.now()}`;
+  runner = spawn(path.join(extensionRoot, 'server/studyhub-sandbox'), ['runner', '--port', '0'], {
+    env: { ...env(), STUDYHUB_SANDBOX_HOME: path.join(scratch, 'runner-state'), STUDYHUB_SANDBOX_TOKEN: token },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let runnerOut = '';
+  runner.stdout.on('data', (d) => (runnerOut += d));
+  runner.stderr.on('data', (d) => (runnerLog += d));
+  const runnerUrl = (await until('the runner to listen', 10_000, async () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(runnerOut)))[1];
+  log(`runner at ${runnerUrl}`);
+  await runCommand('Studyhub: Set docker-run Access Token');
+  const tokenInput = page.locator('.quick-input-widget input[type="password"]');
+  await tokenInput.waitFor({ timeout: 10_000 });
+  await tokenInput.fill(token);
+  await page.keyboard.press('Enter');
+  await until('the token to be saved', 10_000, async () =>
+    /access token saved/.test(await page.locator('.notifications-toasts').innerText().catch(() => '')));
+  // Settings through VS Code's own editor, as a user would: open the user settings JSON, replace it, save.
+  await runCommand('Preferences: Open User Settings (JSON)');
+  await page.locator('.monaco-editor textarea').first().waitFor({ timeout: 20_000 });
+  await sleep(500);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(
+    JSON.stringify({ ...userSettings, 'studyhubSandbox.target': 'docker-run', 'studyhubSandbox.dockerRun.url': runnerUrl }),
+  );
+  await page.keyboard.press('Control+S');
+  writeFileSync(app, original.replace('export default', '// built remotely\nexport default'));
+  await sleep(1000);
+  await runCommand('Studyhub: Publish Sandbox');
+  // The item still says "Publish failed" from step 2 until this publish reports.
+  await until('the remote publish to start', 30_000, async () => !/Publish failed/.test(await statusBar()));
+  await until('the remote publish to say Published', 240_000, async () => {
+    const text = await statusBar();
+    if (/Publish failed/.test(text)) throw new Error(`the remote publish failed: ${text}`);
+    return /Published/.test(text) && /POST \/run 200/.test(runnerLog);
+  });
+  const remoteHtml = await (await fetch(url)).text();
+  if (!remoteHtml.includes('<div id="root">')) throw new Error('the remotely built page is not the app');
+  const logs = [runnerLog, ...readdirSync(path.join(scratch, 'user/logs'), { recursive: true })
+    .map((f) => path.join(scratch, 'user/logs', f))
+    .filter((f) => statSync(f).isFile())
+    .map((f) => readFileSync(f, 'utf8'))].join('\n');
+  if (logs.includes(token)) throw new Error('the docker-run token appears in a log');
+  log('published through the docker-run target; the token is in no log');
   log(`screenshots in ${artifacts}`);
 }
 
 async function cleanup() {
   await browser?.close().catch(() => undefined);
+  runner?.kill('SIGTERM');
   if (codeServer?.pid) {
     try {
       process.kill(-codeServer.pid, 'SIGTERM');
