@@ -90,6 +90,7 @@ TEST_CASE("the disk fills up while the site is unpacked: a clear error, the old 
   const std::string token = "disk-full-token";
   RunnerProcess runner(w.tmp.path() + "/runner-state", token);
   fs::create_directories(w.state);
+  // STUDYHUB_TEST_NO_MOUNT=1 runs the fallback on a machine where mounting works, to check it too.
   bool mounted = !std::getenv("STUDYHUB_TEST_NO_MOUNT") && ::mount("tmpfs", w.state.c_str(), "tmpfs", 0, "size=2m,mode=0700") == 0;
   std::string how = mounted ? "state directory on a 2 MB tmpfs" : "mount not permitted: a 1 MB file-size limit instead";
   MESSAGE(how);
