@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/terminal_renderer.h"
 #include "core/state_dir.h"
+#include "core/text.h"
 #include "host/host_control.h"
 #include "pipeline/publish.h"
 #include "publish/store.h"
@@ -66,12 +67,7 @@ int dry_run(const pipeline::PublishRequest& request, const pipeline::PipelineEnv
     return 0;
   }
   std::cout << "  command\n";
-  std::string script = *payload->payload.command;
-  for (size_t start = 0; start < script.size();) {
-    size_t nl = script.find('\n', start);
-    std::cout << "    " << script.substr(start, nl - start) << "\n";
-    start = nl == std::string::npos ? script.size() : nl + 1;
-  }
+  for_each_line(*payload->payload.command, [](std::string_view line) { std::cout << "    " << line << "\n"; });
   return 0;
 }
 

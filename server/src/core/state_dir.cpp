@@ -1,5 +1,7 @@
 #include "core/state_dir.h"
 
+#include "core/env.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,18 +11,10 @@
 namespace studyhub {
 namespace fs = std::filesystem;
 
-namespace {
-const char* non_empty_env(const char* name) {
-  const char* v = std::getenv(name);
-  return (v && *v) ? v : nullptr;
-}
-}  // namespace
-
 Result<fs::path> resolve_state_dir() {
-  if (const char* home = non_empty_env("STUDYHUB_SANDBOX_HOME")) return fs::absolute(home);
-  if (const char* xdg = non_empty_env("XDG_STATE_HOME")) return fs::absolute(xdg) / "studyhub-sandbox";
-  if (const char* home = non_empty_env("HOME"))
-    return fs::path(home) / ".local" / "state" / "studyhub-sandbox";
+  if (auto home = env_value("STUDYHUB_SANDBOX_HOME")) return fs::absolute(*home);
+  if (auto xdg = env_value("XDG_STATE_HOME")) return fs::absolute(*xdg) / "studyhub-sandbox";
+  if (auto home = env_value("HOME")) return fs::path(*home) / ".local" / "state" / "studyhub-sandbox";
   return Error{"cannot find a state directory: neither STUDYHUB_SANDBOX_HOME, XDG_STATE_HOME nor HOME is set; set STUDYHUB_SANDBOX_HOME to a writable directory"};
 }
 

@@ -7,6 +7,7 @@
 #include "archive/base64.h"
 #include "archive/extract.h"
 #include "core/file_lock.h"
+#include "core/text.h"
 #include "pipeline/diagnostics.h"
 #include "publish/store.h"
 #include "runner/docker_run_client.h"
@@ -78,16 +79,8 @@ Status clear_debris(const fs::path& state_dir) {
 // A remote build's output arrives all at once with the result; the log shows it then. On success
 // stdout is the site, not log.
 void replay_remote_log(const runner::RunResult& r, const std::function<void(std::string_view)>& on_log) {
-  auto lines = [&](const std::string& text) {
-    for (size_t start = 0; start < text.size();) {
-      size_t nl = text.find('\n', start);
-      if (nl == std::string::npos) nl = text.size();
-      on_log(std::string_view(text).substr(start, nl - start));
-      start = nl + 1;
-    }
-  };
-  if (!r.error.empty()) lines(r.stdout_text);
-  lines(r.stderr_text);
+  if (!r.error.empty()) for_each_line(r.stdout_text, on_log);
+  for_each_line(r.stderr_text, on_log);
 }
 
 PublishResult finish(const PublishPlan& plan, const std::string& base_url, bool cached,

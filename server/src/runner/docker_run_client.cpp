@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/text.h"
 #include "core/version.h"
 
 namespace studyhub::runner {
@@ -14,15 +15,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string megabytes(uint64_t bytes) {
-  char buf[32];
-  if (bytes < 1'000'000)
-    std::snprintf(buf, sizeof buf, "%.0f KB", static_cast<double>(bytes) / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
-  return buf;
-}
 
 // What one transfer saw, filled in by libcurl's callbacks.
 struct Transfer {
@@ -64,7 +56,7 @@ int on_progress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult
     int percent = static_cast<int>(ulnow * 100 / ultotal);
     if (percent != t->last_upload_percent) {
       t->last_upload_percent = percent;
-      t->step("upload", "sending " + megabytes(static_cast<uint64_t>(ultotal)) + " to " + t->host, percent);
+      t->step("upload", "sending " + human_bytes(static_cast<uint64_t>(ultotal)) + " to " + t->host, percent);
     }
     if (ulnow >= ultotal) {
       t->uploaded = true;
@@ -84,7 +76,7 @@ int on_progress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult
   if (now - t->last_download_report >= std::chrono::milliseconds(200) || (dltotal > 0 && dlnow == dltotal)) {
     t->last_download_report = now;
     int percent = dltotal > 0 ? static_cast<int>(dlnow * 100 / dltotal) : 0;
-    t->step("download", "receiving the answer (" + megabytes(static_cast<uint64_t>(dlnow)) + ")", percent);
+    t->step("download", "receiving the answer (" + human_bytes(static_cast<uint64_t>(dlnow)) + ")", percent);
   }
   return 0;
 }
@@ -121,13 +113,13 @@ Attempt interpret_status(long status, const Transfer& t, const DockerRunConfig& 
     return failure(host + " rejected the access token (401); set the right one in STUDYHUB_SANDBOX_TOKEN or with "
                           "\"Studyhub: Set docker-run Access Token\"");
   if (status == 413)
-    return failure(host + " refused the request as too large (413) at " + megabytes(sent) +
+    return failure(host + " refused the request as too large (413) at " + human_bytes(sent) +
                    "; leave big assets out with .sandboxignore, or ask the operator to raise the service's body limit");
-  if (code == "limits.execution_time")
+  if (code == kTimeLimitCode)
     return failure("the build ran longer than " + host +
                    " allows (limits.execution_time); its RUN_MAX_EXECUTION_TIME is too low for an npm build — ask "
                    "its operator to raise it (a React build needs minutes; 900 s is safe)");
-  if (code == "limits.read.size")
+  if (code == kOutputLimitCode)
     return failure("the build's output was larger than " + host +
                    " allows (limits.read.size); its RUN_MAX_OUTPUT_SIZE must hold the base64 site plus the npm "
                    "log — ask its operator to raise it (64 MiB is safe)");
@@ -170,7 +162,7 @@ Attempt interpret_curl_error(CURLcode rc, const Transfer& t, const DockerRunConf
     }
     case CURLE_WRITE_ERROR:
       if (t.body_too_large)
-        return failure(host + "'s answer is larger than " + megabytes(config.max_response_bytes) +
+        return failure(host + "'s answer is larger than " + human_bytes(config.max_response_bytes) +
                        "; the built site is too big to take back");
       break;
     case CURLE_SSL_CONNECT_ERROR:
@@ -268,7 +260,7 @@ Result<RunResult> DockerRunClient::run(const Payload& payload, const RunObserver
   const std::string host = where();
   std::string body = docker_run_request_body(config_.image, payload);
   if (body.size() > config_.max_request_bytes)
-    return Error{"the build request is " + megabytes(body.size()) + ", over the " + megabytes(config_.max_request_bytes) +
+    return Error{"the build request is " + human_bytes(body.size()) + ", over the " + human_bytes(config_.max_request_bytes) +
                  " a docker-run service accepts (its JSON body limit); leave big assets out with .sandboxignore, or "
                  "raise dockerRun.maxRequestBytes in .studyhub-sandbox.json if your service takes more"};
   for (int attempt = 0;; ++attempt) {

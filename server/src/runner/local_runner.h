@@ -23,10 +23,6 @@ struct LocalRunOptions {
   std::filesystem::path pid_file;  // see ProcessSpec::pid_file
 };
 
-// Error codes of the two limits, named after docker-run's.
-inline constexpr std::string_view kTimeLimitCode = "limits.execution_time";
-inline constexpr std::string_view kOutputLimitCode = "limits.read.size";
-
 // Build failures are a RunResult with `error` set; an Error means the run itself could not
 // happen or was stopped (time limit, output cap, cancel).
 Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& options);

@@ -7,6 +7,10 @@ namespace studyhub::runner {
 
 namespace {
 
+// What a file adds to the payload's JSON: name, content and the object around them (an estimate
+// that errs high; escaping is not counted exactly).
+uint64_t json_bytes(const PayloadFile& f) { return f.name.size() + f.content.size() + 32; }
+
 constexpr const char* kBinaryList = ".studyhub/binary";
 constexpr const char* kEmptyList = ".studyhub/empty";
 constexpr const char* kLinkList = ".studyhub/links";
@@ -83,7 +87,7 @@ Result<BuiltPayload> build_payload(const snapshot::Snapshot& snap, const std::fi
   out.payload.command = build_script(out.preset, {.unpack = unpack_script(!binary_list.empty(), !empty_list.empty(),
                                                                           !link_list.empty()),
                                                   .deps_hash = git::hex(deps)});
-  for (const auto& f : out.payload.files) out.bytes += f.name.size() + f.content.size() + 32;
+  for (const auto& f : out.payload.files) out.bytes += json_bytes(f);
   return out;
 }
 
@@ -104,7 +108,7 @@ void prefer_image_build_commands(BuiltPayload& built, const std::string& languag
   // Relative asset URLs, so the site works under /s/<name>/ and /v/<id>/ (the local script sets
   // the same variable on the command line).
   built.payload.files.push_back({kEnvFile, "PUBLIC_URL=.\n"});
-  built.bytes += std::string_view(kEnvFile).size() + 12 + 32;
+  built.bytes += json_bytes(built.payload.files.back());
 }
 
 }  // namespace studyhub::runner

@@ -11,6 +11,10 @@
 
 namespace studyhub::runner {
 
+// Error codes of a run's two limits, named as docker-run names them in its error bodies.
+inline constexpr std::string_view kTimeLimitCode = "limits.execution_time";
+inline constexpr std::string_view kOutputLimitCode = "limits.read.size";
+
 struct RunObserver {
   std::stop_token stop;
   std::function<void(std::string_view line)> on_log;  // build output as it arrives (local runs only)

@@ -1,5 +1,7 @@
 #include "snapshot/snapshot.h"
 
+#include "core/text.h"
+
 #include <git2/sys/repository.h>
 
 #include <algorithm>
@@ -32,16 +34,6 @@ std::string folder_key(const fs::path& canonical_folder) {
 }
 
 namespace {
-
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KB", "MB", "GB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1000 && u < 3) v /= 1000, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
 
 // ---------------------------------------------------------------- where the folder sits
 
