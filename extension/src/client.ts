@@ -82,9 +82,17 @@ export class SandboxClient {
   }
 
   // Resolves when the server has gone (any reason).
-  onExitOnce(listener: (error: Error) => void): void {
-    if (this.exited) listener(new ServerExitedError(this.exitDescription));
-    else this.exitWaiters.push(listener);
+  // Returns a function that removes the listener again.
+  onExitOnce(listener: (error: Error) => void): () => void {
+    if (this.exited) {
+      listener(new ServerExitedError(this.exitDescription));
+      return () => undefined;
+    }
+    this.exitWaiters.push(listener);
+    return () => {
+      const i = this.exitWaiters.indexOf(listener);
+      if (i >= 0) this.exitWaiters.splice(i, 1);
+    };
   }
 
   async publish(
@@ -131,9 +139,11 @@ export class SandboxClient {
     const answer = token
       ? this.connection.sendRequest<R>(method, params, token)
       : this.connection.sendRequest<R>(method, params);
-    // A server that dies never answers: the request fails with why instead of hanging.
-    const died = new Promise<never>((_, reject) => this.onExitOnce(reject));
-    return Promise.race([answer, died]);
+    // A server that dies never answers: the request fails with why instead of hanging. The exit
+    // listener goes once the answer is in, so a long session does not collect one per request.
+    let forget = () => undefined as void;
+    const died = new Promise<never>((_, reject) => (forget = this.onExitOnce(reject)));
+    return Promise.race([answer, died]).finally(() => forget());
   }
 
   private notify(method: string, params: unknown): void {

@@ -39,6 +39,7 @@ describe('SandboxClient against the real server', () => {
     assert.match(await page.text(), /Hello from the client/);
     const { sites } = await client.list();
     assert.deepEqual(sites.map((s) => s.name), ['hello']);
+    assert.equal(client['exitWaiters'].length, 0, 'answered requests leave no exit listener behind');
   });
 
   test('cancel stops the build and the request fails with -32800', async (t) => {
