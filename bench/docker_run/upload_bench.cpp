@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   runner::Payload payload{.language = "bash", .files = {{"run.sh", "echo ok\n"}, {"big.txt", text}},
                           .stdin_text = std::nullopt, .command = "echo ok"};
   runner::DockerRunConfig config;
-  config.url = argv[1];
+  config.urls = {argv[1]};
   config.token = std::getenv("STUDYHUB_SANDBOX_TOKEN");
   std::ofstream(argv[2], std::ios::binary) << runner::docker_run_request_body(config.image, payload);
 

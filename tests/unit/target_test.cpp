@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "pipeline/diagnostics.h"
+#include "core/digest.h"
 #include "runner/docker_run_server.h"
 #include "runner/payload_builder.h"
 #include "runner/target.h"
@@ -33,17 +34,17 @@ TEST_CASE("target: local unless asked — flags beat initializationOptions beat 
   auto chosen = runner::choose_target({flags, init, env}, file);
   REQUIRE(chosen);
   CHECK(chosen->remote);
-  CHECK(chosen->docker_run.url == "http://flag.example:8088");
+  CHECK(chosen->docker_run.urls.front() == "http://flag.example:8088");
   CHECK(chosen->docker_run.token == "init-token");
   CHECK(chosen->docker_run.image == "img/init");
 
   auto from_file = runner::choose_target({env}, file);
   REQUIRE(from_file);
-  CHECK(from_file->docker_run.url == "http://env.example");
+  CHECK(from_file->docker_run.urls.front() == "http://env.example");
   CHECK(from_file->docker_run.image == "img/file");
   auto only_file = runner::choose_target({TargetLayer{.target = std::nullopt, .url = std::nullopt, .token = "t", .image = std::nullopt}}, file);
   REQUIRE(only_file);
-  CHECK(only_file->docker_run.url == "https://file.example");  // trailing slash dropped: /run is appended
+  CHECK(only_file->docker_run.urls.front() == "https://file.example");  // trailing slash dropped: /run is appended
 
   // A flag can send a file's docker-run sandbox back to this machine.
   auto local = runner::choose_target({TargetLayer{.target = "local", .url = std::nullopt, .token = std::nullopt, .image = std::nullopt}}, file);
@@ -138,12 +139,12 @@ TEST_CASE("payload for a docker-run image: create-react-app uses the image's own
   CHECK(custom_language.payload.language == "mybuild");
 }
 
-TEST_CASE("runner service: tokens compare equal only when identical") {
-  CHECK(runner::token_matches("abc", "abc"));
-  CHECK_FALSE(runner::token_matches("abd", "abc"));
-  CHECK_FALSE(runner::token_matches("abc ", "abc"));
-  CHECK_FALSE(runner::token_matches("", "abc"));
-  CHECK_FALSE(runner::token_matches("", ""));  // no token configured admits nobody
+TEST_CASE("secrets compare equal only when identical") {
+  CHECK(studyhub::secret_matches("abc", "abc"));
+  CHECK_FALSE(studyhub::secret_matches("abd", "abc"));
+  CHECK_FALSE(studyhub::secret_matches("abc ", "abc"));
+  CHECK_FALSE(studyhub::secret_matches("", "abc"));
+  CHECK_FALSE(studyhub::secret_matches("", ""));  // no token configured admits nobody
 }
 
 TEST_CASE("diagnostics from a build folder we do not know map to the longest sandbox file they end with") {

@@ -98,6 +98,8 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{1000}));
   runner_cmd->add_option("--image", runner.images, "Accept only this image (repeatable; default: any)");
 
+  auto run_hub = add_hub_command(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -112,6 +114,7 @@ int run(int argc, char** argv) {
   log::set_level(*log::parse_level(log_level));
 
   if (serve_cmd->parsed()) return run_serve(serve);
+  if (auto status = run_hub()) return *status;
   if (snapshot_cmd->parsed()) return run_snapshot({.dir = dir, .json = json_output});
   if (publish_cmd->parsed()) {
     if (!name.empty()) publish.name = name;

@@ -3,11 +3,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "runner/target.h"
+
+namespace CLI {
+class App;
+}
 
 namespace studyhub::cli {
 
@@ -52,6 +57,10 @@ struct RunnerCommandOptions {
   std::vector<std::string> images;  // accepted images; empty: any
 };
 int run_runner(const RunnerCommandOptions& options);
+
+// Adds `hub …` (serve, worker, migrate, user …) to the app; after parsing, the returned function
+// runs the chosen hub subcommand and answers its exit status (nullopt when `hub` was not chosen).
+std::function<std::optional<int>()> add_hub_command(CLI::App& app);
 
 // Prints the one-sentence error for a failure and returns 1.
 int fail(const std::string& message);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/signals.h"
 #include "core/log.h"
 #include "core/state_dir.h"
 #include "host/host_control.h"
@@ -28,12 +29,8 @@ int run_host(const HostCommandOptions& o) {
     return fail("a host already serves " + dir.string() + " at " + host::base_url(*running) +
                 "; stop it first with 'studyhub-sandbox host --stop'");
 
-  // SIGINT/SIGTERM are taken by one thread that stops the host; the serving threads never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGINT/SIGTERM are taken by one thread that stops the service; serving threads never see them.
+  sigset_t signals = block_stop_signals();
 
   uint16_t port = o.port.value_or(running ? running->port : 0);
   auto started = host::StaticHost::start({.state_dir = dir, .address = o.listen, .port = port, .threads = 0});
@@ -49,8 +46,7 @@ int run_host(const HostCommandOptions& o) {
   log::info("host listening on " + host::base_url(record));
 
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    wait_stop_signal(signals);
     server.stop();
   });
   server.run();  // host.json stays behind on purpose: the next host reuses its port

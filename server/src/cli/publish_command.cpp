@@ -12,6 +12,7 @@
 #include "host/host_control.h"
 #include "pipeline/publish.h"
 #include "publish/store.h"
+#include "runner/docker_run_client.h"
 #include "snapshot/snapshot_json.h"
 
 namespace studyhub::cli {
@@ -54,7 +55,7 @@ int dry_run(const pipeline::PublishRequest& request, const pipeline::PipelineEnv
   }
   std::cout << "would publish " << plan->name << " (snapshot " << plan->snapshot.id << ")\n"
             << "  preset   " << payload->preset.name << "\n"
-            << "  target   " << (plan->target.remote ? "docker-run at " + runner::url_host(plan->target.docker_run.url) +
+            << "  target   " << (plan->target.remote ? "docker-run at " + runner::DockerRunClient(plan->target.docker_run).where() +
                                                          " (image " + plan->target.docker_run.image + ")"
                                                    : std::string("this machine"))
             << "\n"

@@ -1,12 +1,12 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <charconv>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/signals.h"
 #include "core/env.h"
 #include "core/log.h"
 #include "core/state_dir.h"
@@ -14,21 +14,6 @@
 
 namespace studyhub::cli {
 
-namespace {
-
-// docker-run's own variables, so a team can keep its environment file.
-template <class T>
-Result<std::optional<T>> env_number(const char* name) {
-  auto text = env_value(name);
-  if (!text) return std::optional<T>{};
-  T value{};
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size())
-    return Error{std::string(name) + " must be a whole number, not '" + *text + "'"};
-  return std::optional<T>{value};
-}
-
-}  // namespace
 
 int run_runner(const RunnerCommandOptions& o) {
   auto state_dir = ensure_state_dir();
@@ -54,11 +39,7 @@ int run_runner(const RunnerCommandOptions& o) {
   if (options.max_execution.count() < 1) return usage_error("RUN_MAX_EXECUTION_TIME must be at least 1 second");
 
   // SIGINT/SIGTERM are taken by one thread that stops the service; serving threads never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = block_stop_signals();
 
   std::string address = options.address;
   auto limits = std::to_string(options.max_execution.count()) + " s per build, " +
@@ -73,8 +54,7 @@ int run_runner(const RunnerCommandOptions& o) {
             << std::flush;
 
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    wait_stop_signal(signals);
     service.stop();
   });
   service.run();

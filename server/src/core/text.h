@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace studyhub {
 
@@ -28,6 +29,21 @@ void for_each_line(std::string_view text, Fn&& fn) {
     fn(text.substr(start, nl - start));
     start = nl + 1;
   }
+}
+
+// The non-empty items of a `sep`-separated list, spaces around each trimmed ("a, b,,c").
+inline std::vector<std::string> split_list(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = text.find(sep, start);
+    std::string_view item = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace studyhub

@@ -1,6 +1,5 @@
 #include "host/host_control.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,6 +13,7 @@
 
 #include "core/file_io.h"
 #include "core/file_lock.h"
+#include "net/http.h"
 
 extern char** environ;
 
@@ -24,27 +24,10 @@ using nlohmann::json;
 
 namespace {
 
-size_t collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
 std::optional<std::string> http_get(const std::string& url) {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) return std::nullopt;
-  std::string body;
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 2000L);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-  if (curl_easy_perform(curl.get()) != CURLE_OK) return std::nullopt;
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (status != 200) return std::nullopt;
-  return body;
+  auto r = net::perform({.url = url, .timeout = std::chrono::milliseconds(2000), .connect_timeout = std::chrono::milliseconds(1000)});
+  if (!r || r->status != 200) return std::nullopt;
+  return std::move(r->body);
 }
 
 // Starts `self host --background` detached from us (double fork: no zombie, its own session).

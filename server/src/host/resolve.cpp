@@ -1,5 +1,6 @@
 #include "host/resolve.h"
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -30,7 +31,7 @@ std::optional<std::string> percent_decode(std::string_view s) {
   return out;
 }
 
-Target resolve_target(std::string_view target, const std::filesystem::path& state_dir) {
+Target resolve_target(std::string_view target, const std::filesystem::path& state_dir, const Layout& layout) {
   Target t;
   size_t cut = target.find_first_of("?#");
   std::string_view query = cut == std::string_view::npos ? std::string_view{} : target.substr(cut);
@@ -39,7 +40,7 @@ Target resolve_target(std::string_view target, const std::filesystem::path& stat
     t.kind = Target::Kind::bad_request;
     return t;
   }
-  if (path == "/.studyhub/health") {
+  if (layout.health && path == "/.studyhub/health") {
     t.kind = Target::Kind::health;
     return t;
   }
@@ -63,8 +64,16 @@ Target resolve_target(std::string_view target, const std::filesystem::path& stat
   }
   if (parts.size() < 2) return t;  // not_found
   const std::string& space = parts[0];
-  const std::string& key = parts[1];
-  if (space == "s" && publish::is_valid_name(key)) {
+  // The segments that name the site: one for /v/<id> and a local /s/<name>, two for the hub's
+  // /s/<user>/<name>.
+  size_t key_parts = space == "s" ? static_cast<size_t>(std::max(1, layout.site_depth)) : 1;
+  if (parts.size() < 1 + key_parts) return t;
+  std::string key;
+  for (size_t i = 1; i <= key_parts; ++i) {
+    if (space == "s" && !publish::is_valid_name(parts[i])) return t;
+    key += (i > 1 ? "/" : "") + parts[i];
+  }
+  if (space == "s") {
     t.root = state_dir.native() + "/sites/" + key;  // string concatenation: this runs per request
   } else if (space == "v" && publish::is_snapshot_id(key)) {
     t.root = state_dir.native() + "/versions/" + key;
@@ -73,8 +82,8 @@ Target resolve_target(std::string_view target, const std::filesystem::path& stat
     return t;
   }
   t.directory_form = decoded->back() == '/';
-  for (size_t i = 2; i < parts.size(); ++i) t.relative += (i > 2 ? "/" : "") + parts[i];
-  if (parts.size() == 2 && !t.directory_form) {
+  for (size_t i = 1 + key_parts; i < parts.size(); ++i) t.relative += (i > 1 + key_parts ? "/" : "") + parts[i];
+  if (parts.size() == 1 + key_parts && !t.directory_form) {
     // /s/name -> /s/name/ so the site's relative asset URLs resolve under it.
     t.kind = Target::Kind::redirect;
     t.location = "/" + space + "/" + key + "/" + std::string(query);

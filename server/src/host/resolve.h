@@ -18,7 +18,14 @@ struct Target {
   std::string location;        // for redirects
 };
 
-Target resolve_target(std::string_view target, const std::filesystem::path& state_dir);
+// How a host's tree is laid out: a local host serves /s/<name>/ from sites/<name>; the hub serves
+// /s/<user>/<name>/ from sites/<user>/<name>. Both serve /v/<snapshot-id>/ from versions/<id>.
+struct Layout {
+  int site_depth = 1;   // path segments naming a site after /s/
+  bool health = true;   // answer /.studyhub/health (the local host's liveness check)
+};
+
+Target resolve_target(std::string_view target, const std::filesystem::path& state_dir, const Layout& layout = {});
 
 // Percent-decoding; nullopt for a malformed escape.
 std::optional<std::string> percent_decode(std::string_view s);

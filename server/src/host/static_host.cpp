@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
+#include <future>
 #include <list>
 #include <nlohmann/json.hpp>
 #include <mutex>
@@ -20,6 +21,7 @@
 
 #include "core/log.h"
 #include "core/version.h"
+#include "host/api_handler.h"
 #include "host/resolve.h"
 #include "host/tcp_listen.h"
 
@@ -72,6 +74,8 @@ std::string http_date(time_t t) {
 
 struct Shared {
   fs::path state_dir;
+  Layout layout;
+  std::shared_ptr<ApiHandler> api;
 };
 
 // Opens `relative` under the site root the way the kernel can guarantee: RESOLVE_BENEATH refuses
@@ -152,16 +156,51 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this())); }
 
  private:
+  friend class SessionExchange;
+
+  // The header first: an API route decides how large a body it takes (a blob upload), everything
+  // else takes none worth speaking of.
   void read() {
-    request_ = {};
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
     stream_.expires_after(std::chrono::seconds(30));
-    http::async_read(stream_, buffer_, request_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec) return close();
+    const auto& header = parser_->get();
+    std::string_view target(header.target().data(), header.target().size());
+    api_request_ = shared_->api && shared_->api->owns(target.substr(0, target.find('?')));
+    uint64_t limit = api_request_ ? shared_->api->body_limit(header) : 64 * 1024;
+    if (parser_->content_length() && *parser_->content_length() > limit) {
+      if (api_request_) {
+        auto res = shared_->api->too_large(header);
+        res.keep_alive(false);  // the body is not read: the connection cannot carry on
+        return send(std::move(res));
+      }
+      return send(text_response(header, http::status::payload_too_large, "Request body too large.\n"));
+    }
+    parser_->body_limit(limit);
+    // Uploads may take a while on a slow link; the header timeout does not apply to the body.
+    if (api_request_) stream_.expires_after(std::chrono::minutes(10));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit && api_request_) {
+      auto res = shared_->api->too_large(parser_->get());
+      res.keep_alive(false);
+      return send(std::move(res));
+    }
     if (ec) return close();
+    request_ = parser_->release();
+    if (api_request_) return hand_to_api();
     handle();
   }
+
+  void hand_to_api();
 
   template <class Body>
   void send(http::response<Body>&& res) {
@@ -229,10 +268,86 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
   Request request_;
+  bool api_request_ = false;
   std::shared_ptr<Shared> shared_;
   std::shared_ptr<void> response_;
 };
+
+// The way back to a session for an API handler, from any thread: each call is posted to the
+// session's strand; the streaming calls wait for their write to complete.
+class SessionExchange : public Exchange {
+ public:
+  explicit SessionExchange(std::shared_ptr<Session> session) : session_(std::move(session)) {
+    beast::error_code ec;
+    auto endpoint = session_->stream_.socket().remote_endpoint(ec);
+    peer_ = ec ? "?" : endpoint.address().to_string();
+  }
+
+  void respond(ApiResponse response) override {
+    net::post(session_->stream_.get_executor(),
+              [s = session_, res = std::move(response)]() mutable { s->send(std::move(res)); });
+  }
+
+  bool begin_stream(http::response<http::empty_body> header) override {
+    header.chunked(true);
+    header_ = std::make_shared<http::response<http::empty_body>>(std::move(header));
+    serializer_ = std::make_shared<http::response_serializer<http::empty_body>>(*header_);
+    return run_write([this](auto done) {
+      session_->stream_.expires_after(std::chrono::seconds(60));
+      http::async_write_header(session_->stream_, *serializer_, std::move(done));
+    });
+  }
+
+  bool write_chunk(std::string data) override {
+    if (data.empty()) return !gone_;
+    auto bytes = std::make_shared<std::string>(std::move(data));
+    return run_write([this, bytes](auto done) {
+      session_->stream_.expires_after(std::chrono::seconds(60));
+      net::async_write(session_->stream_, http::make_chunk(net::buffer(*bytes)),
+                       [bytes, done = std::move(done)](beast::error_code ec, std::size_t n) mutable { done(ec, n); });
+    });
+  }
+
+  void end_stream() override {
+    bool ok = run_write([this](auto done) {
+      session_->stream_.expires_after(std::chrono::seconds(60));
+      net::async_write(session_->stream_, http::make_chunk_last(), std::move(done));
+    });
+    net::post(session_->stream_.get_executor(), [s = session_, ok, keep = header_ && header_->keep_alive()] {
+      if (ok && keep) s->read();
+      else s->close();
+    });
+  }
+
+  std::string peer() const override { return peer_; }
+
+ private:
+  // Starts a write on the strand and waits for its completion.
+  template <class Start>
+  bool run_write(Start start) {
+    if (gone_) return false;
+    auto done = std::make_shared<std::promise<bool>>();
+    auto result = done->get_future();
+    net::post(session_->stream_.get_executor(), [start = std::move(start), done]() mutable {
+      start([done](beast::error_code ec, std::size_t) { done->set_value(!ec); });
+    });
+    gone_ = !result.get();
+    return !gone_;
+  }
+
+  std::shared_ptr<Session> session_;
+  std::shared_ptr<http::response<http::empty_body>> header_;
+  std::shared_ptr<http::response_serializer<http::empty_body>> serializer_;
+  std::string peer_;
+  bool gone_ = false;
+};
+
+void Session::hand_to_api() {
+  stream_.expires_never();  // the handler answers when it is done (a build's event stream lasts minutes)
+  shared_->api->handle(std::move(request_), std::make_shared<SessionExchange>(shared_from_this()));
+}
 
 void Session::handle() {
   const Request& req = request_;
@@ -241,7 +356,8 @@ void Session::handle() {
     res.set(http::field::allow, "GET, HEAD");
     return send(std::move(res));
   }
-  Target target = resolve_target(std::string_view(req.target().data(), req.target().size()), shared_->state_dir);
+  Target target =
+      resolve_target(std::string_view(req.target().data(), req.target().size()), shared_->state_dir, shared_->layout);
   switch (target.kind) {
     case Target::Kind::bad_request:
       return send(text_response(req, http::status::bad_request, "Bad request path.\n"));
@@ -366,6 +482,8 @@ class Listener : public StaticHost, public std::enable_shared_from_this<Listener
         acceptor_(net::make_strand(ioc_)),
         shared_(std::make_shared<Shared>()) {
     shared_->state_dir = o.state_dir;
+    shared_->layout = o.layout;
+    shared_->api = o.api;
   }
 
   Status listen(const HostOptions& o) {

@@ -1,5 +1,6 @@
 // The built-in static host: serves <state>/sites/<name>/ at /s/<name>/ and the immutable
 // <state>/versions/<id>/ at /v/<id>/ over HTTP/1.1 (Boost.Beast), on loopback unless told otherwise.
+// The hub runs it over its data folder (/s/<user>/<name>/) with its API beside the files.
 #pragma once
 
 #include <cstdint>
@@ -8,14 +9,19 @@
 #include <string>
 
 #include "core/error.h"
+#include "host/resolve.h"
 
 namespace studyhub::host {
+
+class ApiHandler;
 
 struct HostOptions {
   std::filesystem::path state_dir;
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port
   unsigned threads = 0;  // 0: one per core
+  Layout layout{};
+  std::shared_ptr<ApiHandler> api;  // dynamic routes served beside the files (the hub's /v1/)
 };
 
 class StaticHost {

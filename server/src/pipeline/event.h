@@ -35,6 +35,16 @@ struct Event {
 
 using EventSink = std::function<void(const Event&)>;
 
+inline Event stage_event(std::string stage, std::string message, int percent) {
+  return Event{.kind = Event::Kind::stage, .stage = std::move(stage), .message = std::move(message), .percent = percent};
+}
+inline Event progress_event(std::string stage, std::string message, int percent) {
+  return Event{.kind = Event::Kind::progress, .stage = std::move(stage), .message = std::move(message), .percent = percent};
+}
+inline Event log_event(std::string stage, std::string message) {
+  return Event{.kind = Event::Kind::log, .stage = std::move(stage), .message = std::move(message)};
+}
+
 nlohmann::json to_json(const Diagnostic& d);
 nlohmann::json to_json(const Event& e);  // one line of `publish --json`
 

@@ -2,6 +2,7 @@
 
 #include "core/file_io.h"
 #include "core/file_lock.h"
+#include "publish/links.h"
 
 #include <unistd.h>
 
@@ -20,13 +21,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::string random_suffix() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
-  return buf;
-}
 
 json to_json(const SiteInfo& s) {
   return {{"name", s.name},   {"snapshotId", s.snapshot_id}, {"folder", s.folder}, {"publishedAt", s.published_at_ms},
@@ -102,14 +96,7 @@ fs::path SiteStore::version_dir(const std::string& id) const { return state_dir_
 
 Status SiteStore::commit_version(const fs::path& staging, const std::string& id) {
   if (!is_snapshot_id(id)) return Error{"internal: not a snapshot id: " + id};
-  std::error_code ec;
-  if (has_version(id)) {
-    fs::remove_all(staging, ec);  // built twice: the first one stays, byte for byte the same input
-    return ok_status();
-  }
-  fs::rename(staging, version_dir(id), ec);
-  if (ec) return Error{"cannot store the built site: " + ec.message()};
-  return ok_status();
+  return commit_dir(staging, version_dir(id));
 }
 
 Result<SiteInfo> SiteStore::point(SiteInfo info) {
@@ -143,15 +130,8 @@ Result<SiteInfo> SiteStore::point_locked(SiteInfo info) {
   info.history = history;
 
   // The link first (what the host serves), then the record; both by rename, so each is old or new.
-  fs::path link = state_dir_ / "sites" / info.name;
-  fs::path tmp = state_dir_ / "sites" / (".tmp-" + info.name + "-" + random_suffix());
-  std::error_code ec;
-  fs::create_symlink(fs::path("..") / "versions" / info.snapshot_id, tmp, ec);
-  if (ec) return Error{"cannot publish " + info.name + ": " + ec.message()};
-  if (::rename(tmp.c_str(), link.c_str()) != 0) {
-    fs::remove(tmp, ec);
-    return Error{"cannot publish " + info.name + ": " + std::strerror(errno)};
-  }
+  if (auto swapped = swap_link(state_dir_ / "sites" / info.name, fs::path("..") / "versions" / info.snapshot_id); !swapped)
+    return swapped.error();
   if (!write_file_atomic(state_dir_ / "meta" / (info.name + ".json"), to_json(info).dump(2)))
     return Error{"cannot record the publish of " + info.name + " in " + (state_dir_ / "meta").string()};
   prune();
@@ -168,10 +148,7 @@ void SiteStore::prune() {
   for (auto& e : fs::directory_iterator(state_dir_ / "versions", ec)) {
     std::string id = e.path().filename().string();
     if (keep.count(id)) continue;
-    // Out of versions/ first, so no one ever sees a half-deleted version.
-    fs::path trash = state_dir_ / "staging" / ("trash-" + id + "-" + random_suffix());
-    fs::rename(e.path(), trash, ec);
-    if (!ec) fs::remove_all(trash, ec);
+    remove_dir(e.path(), state_dir_ / "staging");  // out of versions/ first: never seen half-deleted
   }
 }
 

@@ -1,13 +1,12 @@
 #include "runner/docker_run_client.h"
 
-#include <curl/curl.h>
-
-#include <memory>
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "core/text.h"
-#include "core/version.h"
+#include "net/http.h"
 
 namespace studyhub::runner {
 
@@ -16,13 +15,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// What one transfer saw, filled in by libcurl's callbacks.
-struct Transfer {
+// What one request to one builder saw, for its progress steps.
+struct Watch {
   const RunObserver* observer = nullptr;
   std::string host;
-  std::string body;
-  uint64_t max_body = 0;
-  bool body_too_large = false;
   bool uploaded = false;
   Clock::time_point upload_done;
   int last_upload_percent = -1;
@@ -32,61 +28,52 @@ struct Transfer {
   void step(const std::string& name, const std::string& message, int percent) const {
     if (observer->on_step) observer->on_step(name, message, percent);
   }
+
+  // libcurl reports at least once a second even when nothing moves, which is what makes the
+  // "building … s" ticks timely.
+  void progress(const net::Progress& p) {
+    auto now = Clock::now();
+    if (!uploaded) {
+      if (p.upload_total == 0) return;
+      int percent = static_cast<int>(p.upload_now * 100 / p.upload_total);
+      if (percent != last_upload_percent) {
+        last_upload_percent = percent;
+        step("upload", "sending " + human_bytes(p.upload_total) + " to " + host, percent);
+      }
+      if (p.upload_now >= p.upload_total) {
+        uploaded = true;
+        upload_done = now;
+        step("build", "building on " + host, 0);
+      }
+      return;
+    }
+    if (p.download_now == 0) {
+      auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - upload_done).count();
+      if (waited != last_wait_second) {
+        last_wait_second = waited;
+        step("build", "building on " + host + "… " + std::to_string(waited) + " s", 0);
+      }
+      return;
+    }
+    if (now - last_download_report >= std::chrono::milliseconds(200) ||
+        (p.download_total > 0 && p.download_now == p.download_total)) {
+      last_download_report = now;
+      int percent = p.download_total > 0 ? static_cast<int>(p.download_now * 100 / p.download_total) : 0;
+      step("download", "receiving the answer (" + human_bytes(p.download_now) + ")", percent);
+    }
+  }
 };
 
-size_t on_body(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t n = size * count;
-  if (t->body.size() + n > t->max_body) {
-    t->body_too_large = true;
-    return 0;  // libcurl stops with CURLE_WRITE_ERROR
-  }
-  t->body.append(data, n);
-  return n;
-}
-
-// libcurl calls this at least once a second even when nothing moves, which is what makes cancel
-// and the "building … s" ticks timely.
-int on_progress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
-  auto* t = static_cast<Transfer*>(user);
-  if (t->observer->stop.stop_requested()) return 1;
-  auto now = Clock::now();
-  if (!t->uploaded) {
-    if (ultotal <= 0) return 0;
-    int percent = static_cast<int>(ulnow * 100 / ultotal);
-    if (percent != t->last_upload_percent) {
-      t->last_upload_percent = percent;
-      t->step("upload", "sending " + human_bytes(static_cast<uint64_t>(ultotal)) + " to " + t->host, percent);
-    }
-    if (ulnow >= ultotal) {
-      t->uploaded = true;
-      t->upload_done = now;
-      t->step("build", "building on " + t->host, 0);
-    }
-    return 0;
-  }
-  if (dlnow == 0) {
-    auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - t->upload_done).count();
-    if (waited != t->last_wait_second) {
-      t->last_wait_second = waited;
-      t->step("build", "building on " + t->host + "… " + std::to_string(waited) + " s", 0);
-    }
-    return 0;
-  }
-  if (now - t->last_download_report >= std::chrono::milliseconds(200) || (dltotal > 0 && dlnow == dltotal)) {
-    t->last_download_report = now;
-    int percent = dltotal > 0 ? static_cast<int>(dlnow * 100 / dltotal) : 0;
-    t->step("download", "receiving the answer (" + human_bytes(static_cast<uint64_t>(dlnow)) + ")", percent);
-  }
-  return 0;
-}
-
+// How one request to one builder ended.
 struct Attempt {
   Result<RunResult> result;
-  bool retryable = false;  // the request cannot have started a build
+  enum class Next { done, other_builder, busy } next = Next::done;  // the last two: no build can have started
+  std::optional<int> retry_after;                                    // seconds, with `busy`
 };
 
-Attempt failure(std::string message, bool retryable = false) { return {Error{std::move(message)}, retryable}; }
+Attempt failure(std::string message, Attempt::Next next = Attempt::Next::done) {
+  return {Error{std::move(message)}, next, std::nullopt};
+}
 
 // The {"error", "message"} of a docker-run error body, when it is one.
 std::pair<std::string, std::string> error_body(const std::string& body) {
@@ -105,10 +92,10 @@ std::string excerpt(const std::string& body) {
   return out + (body.size() > 120 ? "…" : "");
 }
 
-Attempt interpret_status(long status, const Transfer& t, const DockerRunConfig& config, uint64_t sent) {
-  const std::string& host = t.host;
-  auto [code, message] = error_body(t.body);
-  std::string detail = !message.empty() ? message : excerpt(t.body);
+Attempt interpret_status(const net::Response& r, const std::string& host, const DockerRunConfig& config, uint64_t sent) {
+  auto [code, message] = error_body(r.body);
+  std::string detail = !message.empty() ? message : excerpt(r.body);
+  long status = r.status;
   if (status == 401)
     return failure(host + " rejected the access token (401); set the right one in STUDYHUB_SANDBOX_TOKEN or with "
                           "\"Studyhub: Set docker-run Access Token\"");
@@ -127,10 +114,13 @@ Attempt interpret_status(long status, const Transfer& t, const DockerRunConfig& 
     return failure(host + " could not start a container from the image '" + config.image + "' (" + detail +
                    "); is the image pulled there? Set dockerRun.image to one it has");
   if (code == "access_token") return failure(host + " rejected the access token (" + detail + ")");
-  if (status == 502 || status == 503 || status == 504)
+  if (status == 503)
+    return {Error{host + " is busy (HTTP 503" + (detail.empty() ? "" : ": " + detail) + "); try again later"},
+            Attempt::Next::busy, r.retry_after()};
+  if (status == 502 || status == 504)
     return failure(host + " is unavailable (HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail) +
                        "); try again later",
-                   /*retryable=*/true);
+                   Attempt::Next::other_builder);
   if (status >= 300 && status < 400)
     return failure(host + " answered with a redirect (HTTP " + std::to_string(status) +
                    "), which is not followed so the access token reaches no other host; set dockerRun.url to the "
@@ -139,110 +129,68 @@ Attempt interpret_status(long status, const Transfer& t, const DockerRunConfig& 
                  (detail.empty() ? "" : ": " + detail));
 }
 
-Attempt interpret_curl_error(CURLcode rc, const Transfer& t, const DockerRunConfig& config, const char* errbuf,
-                             CURL* curl) {
-  const std::string& host = t.host;
-  std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-  switch (rc) {
-    case CURLE_ABORTED_BY_CALLBACK:
-      return {cancelled_error(), false};
-    case CURLE_COULDNT_CONNECT:
-      return failure("cannot connect to " + host + " (" + why + "); is the docker-run service running there?",
-                     /*retryable=*/true);
-    case CURLE_COULDNT_RESOLVE_HOST:
+Attempt interpret_transport(const net::TransportError& e, const std::string& host, const DockerRunConfig& config) {
+  using net::Failure;
+  switch (e.kind) {
+    case Failure::cancelled:
+      return {cancelled_error()};
+    case Failure::refused:
+      return failure("cannot connect to " + host + " (" + e.detail + "); is the docker-run service running there?",
+                     Attempt::Next::other_builder);
+    case Failure::resolve:
       return failure("cannot find the host " + host + " (DNS lookup failed); check the docker-run URL");
-    case CURLE_OPERATION_TIMEDOUT: {
-      curl_off_t connected = 0;
-      curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connected);
-      if (connected == 0)
-        return failure("cannot connect to " + host + " within " + std::to_string(config.connect_timeout.count()) +
-                       " s; check the URL and the network");
+    case Failure::connect_timeout:
+      return failure("cannot connect to " + host + " within " + std::to_string(config.connect_timeout.count()) +
+                     " s; check the URL and the network");
+    case Failure::timeout:
       return failure(host + " did not answer within " + std::to_string(config.timeout.count()) +
                      " s; raise dockerRun.timeoutSeconds in .studyhub-sandbox.json if its builds need longer");
-    }
-    case CURLE_WRITE_ERROR:
-      if (t.body_too_large)
-        return failure(host + "'s answer is larger than " + human_bytes(config.max_response_bytes) +
-                       "; the built site is too big to take back");
-      break;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-      return failure("the secure connection to " + host + " failed (" + why +
+    case Failure::too_large:
+      return failure(host + "'s answer is larger than " + human_bytes(config.max_response_bytes) +
+                     "; the built site is too big to take back");
+    case Failure::tls:
+      return failure("the secure connection to " + host + " failed (" + e.detail +
                      "); check that the URL's certificate is valid for that name");
-    case CURLE_PARTIAL_FILE:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-      return failure("the connection to " + host + " broke before the whole answer arrived (" + why +
+    case Failure::broken:
+      return failure("the connection to " + host + " broke before the whole answer arrived (" + e.detail +
                      "); the build may have run — publish again, and if it keeps happening check the service and "
                      "any proxy or load balancer in between");
-    default:
+    case Failure::other:
       break;
   }
-  return failure("the request to " + host + " failed: " + why);
+  return failure("the request to " + host + " failed: " + e.detail);
 }
 
-Attempt attempt_once(const std::string& body, const DockerRunConfig& config, const std::string& host,
+Attempt attempt_once(const std::string& body, const std::string& url, const DockerRunConfig& config,
                      const RunObserver& observer) {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) return failure("cannot start an HTTP request (libcurl failed to initialise)");
-  CURL* c = curl.get();
-  Transfer t{.observer = &observer, .host = host, .body = {}, .max_body = config.max_response_bytes};
-
-  std::string url = config.url + "/run";
-  std::string token_header = "X-Access-Token: " + config.token;
-  curl_slist* raw_headers = curl_slist_append(nullptr, token_header.c_str());
-  raw_headers = curl_slist_append(raw_headers, "Content-Type: application/json");
-  raw_headers = curl_slist_append(raw_headers, "Accept: application/json");
-  raw_headers = curl_slist_append(raw_headers, "Expect:");  // no 100-continue round trip
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(raw_headers, curl_slist_free_all);
-  std::string agent = std::string(kServerName) + "/" + kVersion;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  if (url.starts_with("http:")) curl_easy_setopt(c, CURLOPT_NOPROXY, "*");  // a plain proxy would read the token
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_USERAGENT, agent.c_str());
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config.connect_timeout.count() * 1000));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(config.timeout.count() * 1000));
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);  // minutes of silence while it builds
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-
-  CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK) {
-    if (observer.stop.stop_requested()) return {cancelled_error(), false};
-    return interpret_curl_error(rc, t, config, errbuf, c);
-  }
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (status != 200) return interpret_status(status, t, config, body.size());
-
-  json j = json::parse(t.body, nullptr, false);
+  const std::string host = url_host(url);
+  Watch watch{.observer = &observer, .host = host};
+  auto answer = net::perform({.method = "POST",
+                              .url = url + "/run",
+                              .headers = {"X-Access-Token: " + config.token, "Content-Type: application/json",
+                                          "Accept: application/json"},
+                              .body = body,
+                              .timeout = config.timeout,
+                              .connect_timeout = config.connect_timeout,
+                              .max_response_bytes = config.max_response_bytes,
+                              .on_data = {},
+                              .on_progress = [&](const net::Progress& p) { watch.progress(p); },
+                              .stop = observer.stop});
+  if (!answer) return interpret_transport(answer.error(), host, config);
+  if (answer->status != 200) return interpret_status(answer.value(), host, config, body.size());
+  json j = json::parse(answer->body, nullptr, false);
   if (j.is_discarded()) {
-    if (t.body.empty()) return failure(host + " answered with an empty body instead of a run result");
-    return failure(host + "'s answer is not JSON (it starts \"" + excerpt(t.body).substr(0, 40) +
+    if (answer->body.empty()) return failure(host + " answered with an empty body instead of a run result");
+    return failure(host + "'s answer is not JSON (it starts \"" + excerpt(answer->body).substr(0, 40) +
                    "\"); is the URL a docker-run service?");
   }
   auto result = run_result_from_json(j);
   if (!result) return failure(host + "'s answer is not a code-runner result: " + result.error().message);
-  return {std::move(result.value()), false};
+  return {std::move(result.value())};
 }
+
+// Requests are spread over a fleet: each client starts at the next builder.
+std::atomic<size_t> next_builder{0};
 
 }  // namespace
 
@@ -250,33 +198,65 @@ std::string docker_run_request_body(const std::string& image, const Payload& pay
   return json{{"image", image}, {"payload", to_json(payload)}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-DockerRunClient::DockerRunClient(DockerRunConfig config) : config_(std::move(config)) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+DockerRunClient::DockerRunClient(DockerRunConfig config) : config_(std::move(config)) {}
+
+std::string DockerRunClient::where() const {
+  if (config_.urls.empty()) return "the docker-run service";
+  std::string first = url_host(config_.urls.front());
+  return config_.urls.size() == 1 ? first : first + " (and " + std::to_string(config_.urls.size() - 1) + " more builders)";
 }
 
-std::string DockerRunClient::where() const { return url_host(config_.url); }
-
 Result<RunResult> DockerRunClient::run(const Payload& payload, const RunObserver& observer) {
-  const std::string host = where();
+  if (config_.urls.empty()) return Error{"no docker-run URL is set"};
   std::string body = docker_run_request_body(config_.image, payload);
   if (body.size() > config_.max_request_bytes)
     return Error{"the build request is " + human_bytes(body.size()) + ", over the " + human_bytes(config_.max_request_bytes) +
                  " a docker-run service accepts (its JSON body limit); leave big assets out with .sandboxignore, or "
                  "raise dockerRun.maxRequestBytes in .studyhub-sandbox.json if your service takes more"};
-  for (int attempt = 0;; ++attempt) {
-    Attempt a = attempt_once(body, config_, host, observer);
-    if (!a.retryable || attempt >= config_.retries) return std::move(a.result);
-    auto wait = config_.first_backoff * (1 << attempt);
-    if (observer.on_step) {
-      char when[96];
-      std::snprintf(when, sizeof when, " — trying again in %.1f s (attempt %d of %d)",
-                    static_cast<double>(wait.count()) / 1000.0, attempt + 2, config_.retries + 1);
-      observer.on_step("upload", a.result.error().message + when, 0);
-    }
-    for (auto until = Clock::now() + wait; Clock::now() < until;) {
-      if (observer.stop.stop_requested()) return cancelled_error();
+  const size_t n = config_.urls.size();
+  const size_t first = next_builder++ % n;
+  std::mt19937 jitter(std::random_device{}());
+  auto busy_deadline = Clock::now() + config_.max_busy_wait * 5;  // Retry-After waits, all told
+  auto say = [&](const std::string& message) {
+    if (observer.on_step) observer.on_step("upload", message, 0);
+  };
+  auto wait = [&](std::chrono::milliseconds how_long) -> bool {
+    for (auto until = Clock::now() + how_long; Clock::now() < until;) {
+      if (observer.stop.stop_requested()) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    return true;
+  };
+  for (int round = 0;; ++round) {
+    // One pass over the fleet: a builder that refuses connections or is busy passes the request on.
+    Attempt last{Error{"no builder answered"}};
+    std::optional<int> shortest_busy;
+    for (size_t k = 0; k < n; ++k) {
+      const std::string& url = config_.urls[(first + k) % n];
+      last = attempt_once(body, url, config_, observer);
+      if (last.next == Attempt::Next::done) return std::move(last.result);
+      if (last.next == Attempt::Next::busy)
+        shortest_busy = std::min(shortest_busy.value_or(INT32_MAX), last.retry_after.value_or(1));
+      if (k + 1 < n) say(last.result.error().message + " — trying " + url_host(config_.urls[(first + k + 1) % n]));
+    }
+    if (shortest_busy && Clock::now() < busy_deadline) {
+      // Every builder is busy: come back when the soonest said, with jitter so a crowd of clients
+      // does not return at the same instant, within a bound.
+      int base = std::clamp(*shortest_busy, 1, static_cast<int>(config_.max_busy_wait.count()));
+      auto pause = std::chrono::milliseconds(base * 1000 + static_cast<int>(jitter() % static_cast<unsigned>(base * 250 + 1)));
+      char when[48];
+      std::snprintf(when, sizeof when, "%.1f", static_cast<double>(pause.count()) / 1000.0);
+      say((n == 1 ? "builder busy" : "all " + std::to_string(n) + " builders busy") + std::string(", retrying in ") + when + " s");
+      if (!wait(pause)) return cancelled_error();
+      continue;
+    }
+    if (shortest_busy || round >= config_.retries) return std::move(last.result);
+    auto pause = config_.first_backoff * (1 << round);
+    char when[96];
+    std::snprintf(when, sizeof when, " — trying again in %.1f s (attempt %d of %d)",
+                  static_cast<double>(pause.count()) / 1000.0, round + 2, config_.retries + 1);
+    say(last.result.error().message + when);
+    if (!wait(pause)) return cancelled_error();
   }
 }
 

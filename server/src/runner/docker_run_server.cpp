@@ -1,8 +1,5 @@
 #include "runner/docker_run_server.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
 #include <utility>  // before Asio: Boost 1.74's Asio needs std::exchange declared under C++20
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -13,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/digest.h"
 #include "core/version.h"
 #include "host/tcp_listen.h"
 #include "runner/local_runner.h"
@@ -29,15 +27,6 @@ using Response = http::response<http::string_body>;
 
 namespace {
 
-std::string sha256_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < size; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
-  return out;
-}
 
 // One build at a time, first come first served; a bounded number may wait.
 class BuildGate {
@@ -151,7 +140,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   bool authorized(const http::request<http::string_body>& req) {
     auto it = req.find("X-Access-Token");
-    return it != req.end() && token_matches(std::string(it->value()), shared_->options.token);
+    return it != req.end() && secret_matches(std::string(it->value()), shared_->options.token);
   }
 
   void handle(http::request<http::string_body> req) {
@@ -328,12 +317,6 @@ class Listener : public RunnerService {
 };
 
 }  // namespace
-
-bool token_matches(const std::string& presented, const std::string& expected) {
-  // Digests first: equal lengths for CRYPTO_memcmp, and no early exit on a length mismatch.
-  std::string a = sha256_hex(presented), b = sha256_hex(expected);
-  return !expected.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 Result<std::unique_ptr<RunnerService>> RunnerService::start(RunnerServiceOptions options) {
   if (options.token.empty())

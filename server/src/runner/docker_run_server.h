@@ -38,7 +38,4 @@ class RunnerService {
   virtual void stop() = 0;  // callable from any thread
 };
 
-// Compares a presented token with the expected one in time independent of where they differ.
-bool token_matches(const std::string& presented, const std::string& expected);
-
 }  // namespace studyhub::runner

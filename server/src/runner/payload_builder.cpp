@@ -1,6 +1,7 @@
 #include "runner/payload_builder.h"
 
 #include "archive/base64.h"
+#include "snapshot/content.h"
 #include "snapshot/git.h"
 
 namespace studyhub::runner {
@@ -32,11 +33,11 @@ std::string unpack_script(bool binary, bool empty, bool links) {
 
 }  // namespace
 
-Result<BuiltPayload> build_payload(const snapshot::Snapshot& snap, const std::filesystem::path& state_dir,
+Result<BuiltPayload> build_payload(const snapshot::Snapshot& snap, const std::filesystem::path& objects_dir,
                                    const settings::WorkspaceSettings& settings, const std::string& language) {
   git::init_once();
   git_odb* raw = nullptr;
-  if (git_odb_open(&raw, (snapshot::shadow_repo_path(state_dir) / "objects").c_str()) != 0)
+  if (git_odb_open(&raw, objects_dir.c_str()) != 0)
     return git::failure("cannot open the snapshot store");
   git::Odb odb(raw);
 
@@ -62,7 +63,7 @@ Result<BuiltPayload> build_payload(const snapshot::Snapshot& snap, const std::fi
     } else if (content.empty()) {
       empty_list += f.path + "\n";
       ++out.empty_files;
-    } else if (f.binary) {
+    } else if (snapshot::is_binary(content.data(), content.size())) {
       out.payload.files.push_back({f.path + ".studyhub-b64", archive::encode_base64(content)});
       binary_list += f.path + "\n";
       ++out.binary_files;

@@ -19,7 +19,9 @@ struct BuiltPayload {
   uint64_t bytes = 0;  // size of the payload as JSON, for request-size checks
 };
 
-Result<BuiltPayload> build_payload(const snapshot::Snapshot& snap, const std::filesystem::path& state_dir,
+// `objects_dir` is the object database holding the snapshot's blobs (the shadow repository's of a
+// local publish, the hub's blob store).
+Result<BuiltPayload> build_payload(const snapshot::Snapshot& snap, const std::filesystem::path& objects_dir,
                                    const settings::WorkspaceSettings& settings,
                                    const std::string& language = "buildcreatereactapp");
 

@@ -1,10 +1,8 @@
 #include "runner/target.h"
 
-#include <curl/curl.h>
-
 #include "core/env.h"
-
-#include <memory>
+#include "core/text.h"
+#include "net/http.h"
 
 namespace studyhub::runner {
 
@@ -17,27 +15,6 @@ std::optional<std::string> first(const std::vector<TargetLayer>& layers, Field f
   return std::nullopt;
 }
 
-struct UrlParts {
-  std::string scheme, host, port, user, password;
-};
-
-std::optional<UrlParts> parse_url(const std::string& url) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> h(curl_url(), curl_url_cleanup);
-  if (!h || curl_url_set(h.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
-  UrlParts parts;
-  auto get = [&](CURLUPart part, std::string& out) {
-    char* v = nullptr;
-    if (curl_url_get(h.get(), part, &v, 0) == CURLUE_OK && v) out = v;
-    curl_free(v);
-  };
-  get(CURLUPART_SCHEME, parts.scheme);
-  get(CURLUPART_HOST, parts.host);
-  get(CURLUPART_PORT, parts.port);
-  get(CURLUPART_USER, parts.user);
-  get(CURLUPART_PASSWORD, parts.password);
-  return parts;
-}
-
 }  // namespace
 
 TargetLayer target_from_environment() {
@@ -47,11 +24,7 @@ TargetLayer target_from_environment() {
                      .image = std::nullopt};
 }
 
-std::string url_host(const std::string& url) {
-  auto parts = parse_url(url);
-  if (!parts || parts->host.empty()) return "the docker-run service";
-  return parts->port.empty() ? parts->host : parts->host + ":" + parts->port;
-}
+std::string url_host(const std::string& url) { return net::url_host(url, "the docker-run service"); }
 
 Result<TargetChoice> choose_target(const std::vector<TargetLayer>& layers, const settings::WorkspaceSettings& s) {
   TargetChoice choice;
@@ -66,19 +39,22 @@ Result<TargetChoice> choose_target(const std::vector<TargetLayer>& layers, const
   if (!url)
     return Error{"the docker-run target needs the service's URL: pass --docker-run-url, set "
                  "STUDYHUB_SANDBOX_DOCKER_RUN_URL, or \"dockerRun\": {\"url\": …} in .studyhub-sandbox.json"};
-  auto parts = parse_url(*url);
-  if (!parts || (parts->scheme != "http" && parts->scheme != "https") || parts->host.empty())
-    return Error{"the docker-run URL is not an http:// or https:// address with a host name; fix it "
-                 "(e.g. https://builder.example.com)"};
-  if (!parts->user.empty() || !parts->password.empty())
-    return Error{"the docker-run URL holds credentials; remove them and give the token through "
-                 "STUDYHUB_SANDBOX_TOKEN (or the editor's \"Set docker-run Access Token\")"};
-  d.url = *url;
-  while (!d.url.empty() && d.url.back() == '/') d.url.pop_back();
+  for (std::string one : split_list(*url, ',')) {
+    while (!one.empty() && one.back() == '/') one.pop_back();
+    auto parts = net::parse_url(one);
+    if (!parts || (parts->scheme != "http" && parts->scheme != "https") || parts->host.empty())
+      return Error{"the docker-run URL '" + one.substr(0, 100) +
+                   "' is not an http:// or https:// address with a host name; fix it (e.g. https://builder.example.com)"};
+    if (!parts->user.empty() || !parts->password.empty())
+      return Error{"the docker-run URL holds credentials; remove them and give the token through "
+                   "STUDYHUB_SANDBOX_TOKEN (or the editor's \"Set docker-run Access Token\")"};
+    d.urls.push_back(one);
+  }
+  if (d.urls.empty()) return Error{"the docker-run URL is empty; set it to the service's address"};
 
   auto token = first(layers, &TargetLayer::token);
   if (!token)
-    return Error{"the docker-run target needs an access token for " + url_host(d.url) +
+    return Error{"the docker-run target needs an access token for " + url_host(d.urls.front()) +
                  ": set STUDYHUB_SANDBOX_TOKEN (or run \"Studyhub: Set docker-run Access Token\" in VS Code)"};
   if (token->find_first_of("\r\n") != std::string::npos)
     return Error{"the docker-run access token holds a line break; set it again without one"};

@@ -15,16 +15,19 @@
 namespace studyhub::runner {
 
 struct DockerRunConfig {
-  std::string url;    // base URL without a trailing slash; /run is appended
-  std::string token;  // sent as X-Access-Token to this URL's host only
+  // Base URLs without a trailing slash (/run is appended): one service, or a fleet of builders the
+  // client spreads its requests over and moves along when one is down or busy.
+  std::vector<std::string> urls;
+  std::string token;  // sent as X-Access-Token to these hosts only
   std::string image = "vermusl/create-react-app";
   std::string language = "buildcreatereactapp";
   std::chrono::seconds timeout{15 * 60};  // the whole request (a build runs inside it)
   std::chrono::seconds connect_timeout{10};
   uint64_t max_request_bytes = 2u << 20;     // upstream docker-run's JSON body limit
   uint64_t max_response_bytes = 512u << 20;  // a base64 site plus its log
-  int retries = 3;                           // only where no build can have started
+  int retries = 3;                           // rounds over the fleet, only where no build can have started
   std::chrono::milliseconds first_backoff{500};
+  std::chrono::seconds max_busy_wait{60};    // a Retry-After is honoured up to this (with jitter)
 };
 
 struct TargetChoice {
@@ -35,7 +38,8 @@ struct TargetChoice {
 // One layer of choices; unset fields fall through to the next layer.
 struct TargetLayer {
   std::optional<std::string> target;  // local | docker-run
-  std::optional<std::string> url, token, image;
+  std::optional<std::string> url;     // one docker-run URL, or several separated by commas
+  std::optional<std::string> token, image;
   bool operator==(const TargetLayer&) const = default;
 };
 

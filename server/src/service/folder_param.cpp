@@ -1,36 +1,16 @@
 #include "service/folder_param.h"
 
-#include <curl/curl.h>
-
-#include <memory>
+#include "net/http.h"
 
 namespace studyhub::service {
 
-namespace {
-// libcurl's URL parser does the file:// decoding (percent escapes, host checks).
-std::optional<std::string> path_of_file_uri(const std::string& uri) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url(curl_url(), curl_url_cleanup);
-  if (!url || curl_url_set(url.get(), CURLUPART_URL, uri.c_str(), 0) != CURLUE_OK) return std::nullopt;
-  char* host = nullptr;
-  if (curl_url_get(url.get(), CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-    std::string h = host;
-    curl_free(host);
-    if (!h.empty() && h != "localhost") return std::nullopt;  // another machine's file
-  }
-  char* path = nullptr;
-  if (curl_url_get(url.get(), CURLUPART_PATH, &path, CURLU_URLDECODE) != CURLUE_OK) return std::nullopt;
-  std::string out = path;
-  curl_free(path);
-  return out;
-}
-}  // namespace
 
 rpc::Param<std::filesystem::path> folder_param(const rpc::json& params) {
   auto folder = rpc::required_string(params, "folder");
   if (!folder) return folder.error();
   std::string value = folder.value();
   if (value.rfind("file:", 0) == 0) {
-    auto path = path_of_file_uri(value);
+    auto path = net::file_uri_path(value);  // libcurl decodes percent escapes, checks the host
     if (!path) return rpc::invalid_param("folder", "is not a usable file:// URI on this machine");
     value = *path;
   } else if (value.find("://") != std::string::npos) {

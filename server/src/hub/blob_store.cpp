@@ -1,0 +1,259 @@
+#include "hub/blob_store.h"
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "core/text.h"
+#include "snapshot/content.h"
+#include "snapshot/git.h"
+
+namespace studyhub::hub {
+
+namespace fs = std::filesystem;
+
+bool is_oid(std::string_view text) {
+  return text.size() == 40 && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+std::string path_problem(std::string_view path) {
+  if (path.empty()) return "is empty";
+  if (path.size() > 4096) return "is longer than 4096 bytes";
+  if (path.front() == '/') return "is absolute";
+  if (path.find('\0') != std::string_view::npos) return "holds a NUL byte";
+  if (path.find('\\') != std::string_view::npos) return "holds a backslash";
+  if (path.find_first_of("\r\n") != std::string_view::npos) return "holds a line break";
+  for (size_t start = 0; start <= path.size();) {
+    size_t slash = path.find('/', start);
+    std::string_view part = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part.empty()) return "has an empty part";
+    if (part == "." || part == "..") return "has a '" + std::string(part) + "' part";
+    if (part == ".git") return "has a '.git' part";
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return {};
+}
+
+namespace {
+
+Result<git::Odb> open_odb(const fs::path& objects) {
+  git::init_once();
+  git_odb* raw = nullptr;
+  if (git_odb_open(&raw, objects.c_str()) != 0) return git::failure("cannot open the blob store " + objects.string());
+  return git::Odb(raw);
+}
+
+bool parse_oid(const std::string& text, git_oid& out) { return is_oid(text) && git_oid_fromstr(&out, text.c_str()) == 0; }
+
+// A link's target must stay inside the sandbox folder, as a snapshot keeps it.
+bool link_stays_inside(const std::string& link_path, std::string_view target) {
+  if (target.empty() || target.front() == '/' || target.find('\0') != std::string_view::npos) return false;
+  int depth = 0;
+  for (char c : link_path) depth += c == '/';
+  for (size_t start = 0; start <= target.size();) {
+    size_t slash = target.find('/', start);
+    std::string_view part = target.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part == "..") {
+      if (--depth < 0) return false;
+    } else if (!part.empty() && part != ".") {
+      ++depth;
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+// A folder of the tree being built: sub-folders and the entries of this level.
+struct Dir {
+  std::map<std::string, Dir> dirs;
+  std::vector<std::tuple<std::string, git_oid, git_filemode_t>> entries;
+};
+
+Result<git_oid> write_dir(git_repository* repo, const Dir& dir) {
+  git_treebuilder* raw = nullptr;
+  if (git_treebuilder_new(&raw, repo, nullptr) != 0) return git::failure("cannot build a tree");
+  git::TreeBuilder builder(raw);
+  for (const auto& [name, sub] : dir.dirs) {
+    auto id = write_dir(repo, sub);
+    if (!id) return id.error();
+    if (git_treebuilder_insert(nullptr, raw, name.c_str(), &id.value(), GIT_FILEMODE_TREE) != 0)
+      return git::failure("cannot add the folder " + name + " to the tree");
+  }
+  for (const auto& [name, id, mode] : dir.entries)
+    if (git_treebuilder_insert(nullptr, raw, name.c_str(), &id, mode) != 0)
+      return git::failure("cannot add " + name + " to the tree");
+  git_oid out;
+  if (git_treebuilder_write(&out, raw) != 0) return git::failure("cannot write a tree");
+  return out;
+}
+
+Error invalid(std::string message) { return Error{std::move(message), false, "files.invalid"}; }
+
+}  // namespace
+
+Result<BlobStore> BlobStore::open(const fs::path& data_dir) {
+  git::init_once();
+  fs::path repo = data_dir / "blobs.git";
+  std::error_code ec;
+  if (!fs::exists(repo / "objects", ec)) {
+    git_repository* raw = nullptr;
+    if (git_repository_init(&raw, repo.c_str(), /*is_bare=*/1) != 0)
+      return git::failure("cannot create the blob store " + repo.string());
+    git_repository_free(raw);
+  }
+  return BlobStore(repo);
+}
+
+bool BlobStore::has(const std::string& oid) const { return missing({oid}).empty(); }
+
+std::vector<std::string> BlobStore::missing(const std::vector<std::string>& oids) const {
+  std::vector<std::string> out;
+  auto odb = open_odb(objects_dir());
+  for (const auto& oid : oids) {
+    git_oid id;
+    if (!odb || !parse_oid(oid, id) || !git_odb_exists(odb->get(), &id)) out.push_back(oid);
+  }
+  return out;
+}
+
+Result<BlobStore::Put> BlobStore::put(const std::string& oid, std::string_view bytes) const {
+  git_oid expected, actual;
+  if (!parse_oid(oid, expected)) return Error{"'" + oid + "' is not a blob id (40 lowercase hex digits)", false, "request.parse"};
+  git_odb_hash(&actual, bytes.data(), bytes.size(), GIT_OBJECT_BLOB);
+  if (!git_oid_equal(&expected, &actual))
+    return Error{"the " + human_bytes(bytes.size()) + " sent are the blob " + git::hex(actual) + ", not " + oid +
+                     "; the file changed while it was sent, or the upload was corrupted: send it again",
+                 false, "blob.mismatch"};
+  auto odb = open_odb(objects_dir());
+  if (!odb) return odb.error();
+  if (git_odb_exists(odb->get(), &expected)) return Put::known;
+  git_oid written;
+  if (git_odb_write(&written, odb->get(), bytes.data(), bytes.size(), GIT_OBJECT_BLOB) != 0)
+    return Error{git::failure("cannot store the blob " + oid).message, false, "io"};
+  return Put::stored;
+}
+
+Result<BlobStore::Tree> BlobStore::write_tree(const std::vector<ManifestFile>& files, const Limits& limits) const {
+  if (files.size() > limits.max_files)
+    return Error{"the deployment has " + std::to_string(files.size()) + " files, over this hub's limit of " +
+                     std::to_string(limits.max_files),
+                 false, "limits.files"};
+  auto odb = open_odb(objects_dir());
+  if (!odb) return odb.error();
+  git_repository* raw_repo = nullptr;
+  if (git_repository_open_bare(&raw_repo, repo_.c_str()) != 0) return git::failure("cannot open the blob store");
+  git::Repository repo(raw_repo);
+
+  Tree tree;
+  Dir root;
+  std::set<std::string> seen;
+  for (const auto& f : files) {
+    if (auto problem = path_problem(f.path); !problem.empty())
+      return invalid("the path '" + f.path.substr(0, 200) + "' " + problem);
+    if (f.mode != 0100644 && f.mode != 0100755 && f.mode != 0120000)
+      return invalid(f.path + " has the mode " + std::to_string(f.mode) + "; use \"100644\", \"100755\" or \"120000\"");
+    git_oid id;
+    if (!parse_oid(f.oid, id)) return invalid(f.path + " has no valid blob id");
+    if (!seen.insert(f.path).second) return invalid(f.path + " is listed twice");
+    size_t size = 0;
+    git_object_t type;
+    if (git_odb_read_header(&size, &type, odb->get(), &id) != 0 || type != GIT_OBJECT_BLOB)
+      return Error{f.path + ": its blob " + f.oid + " is not stored; upload it first", false, "blobs.missing"};
+    if (size > limits.max_file_bytes)
+      return Error{f.path + " is " + human_bytes(size) + ", over this hub's limit of " + human_bytes(limits.max_file_bytes) +
+                       " a file",
+                   false, "limits.file"};
+    tree.bytes += size;
+    if (tree.bytes > limits.max_deployment_bytes)
+      return Error{"the deployment is over this hub's limit of " + human_bytes(limits.max_deployment_bytes), false,
+                   "limits.deployment"};
+    if (f.mode == 0120000) {
+      auto target = read(f.oid);
+      if (!target) return target.error();
+      if (!link_stays_inside(f.path, target.value()))
+        return invalid(f.path + " is a link that points outside the sandbox folder");
+    }
+    // Into the folder structure: every part but the last is a folder.
+    Dir* dir = &root;
+    size_t start = 0;
+    for (size_t slash; (slash = f.path.find('/', start)) != std::string::npos; start = slash + 1)
+      dir = &dir->dirs[f.path.substr(start, slash - start)];
+    dir->entries.emplace_back(f.path.substr(start), id, static_cast<git_filemode_t>(f.mode));
+  }
+  // A name that is both a file and a folder ("a" and "a/b").
+  std::vector<std::pair<const Dir*, std::string>> stack{{&root, ""}};
+  while (!stack.empty()) {
+    auto [dir, prefix] = stack.back();
+    stack.pop_back();
+    for (const auto& [name, id, mode] : dir->entries)
+      if (dir->dirs.count(name)) return invalid(prefix + name + " is both a file and a folder");
+    for (const auto& [name, sub] : dir->dirs) stack.emplace_back(&sub, prefix + name + "/");
+  }
+  auto id = write_dir(repo.get(), root);
+  if (!id) return id.error();
+  tree.id = git::hex(id.value());
+  tree.files = files.size();
+  return tree;
+}
+
+Result<std::string> BlobStore::read(const std::string& oid) const {
+  git_oid id;
+  if (!parse_oid(oid, id)) return Error{"not a blob id: " + oid};
+  auto odb = open_odb(objects_dir());
+  if (!odb) return odb.error();
+  git_odb_object* raw = nullptr;
+  if (git_odb_read(&raw, odb->get(), &id) != 0) return git::failure("cannot read the blob " + oid);
+  git::OdbObject obj(raw);
+  return std::string(static_cast<const char*>(git_odb_object_data(raw)), git_odb_object_size(raw));
+}
+
+Result<snapshot::Snapshot> BlobStore::read_snapshot(const std::string& tree_id) const {
+  git_oid id;
+  if (!parse_oid(tree_id, id)) return Error{"not a tree id: " + tree_id};
+  git_repository* raw_repo = nullptr;
+  if (git_repository_open_bare(&raw_repo, repo_.c_str()) != 0) return git::failure("cannot open the blob store");
+  git::Repository repo(raw_repo);
+  git_tree* raw_tree = nullptr;
+  if (git_tree_lookup(&raw_tree, repo.get(), &id) != 0) return git::failure("cannot read the snapshot " + tree_id);
+  git::Tree tree(raw_tree);
+  git_odb* raw_odb = nullptr;
+  if (git_repository_odb(&raw_odb, repo.get()) != 0) return git::failure("cannot open the blob store");
+  git::Odb odb(raw_odb);
+
+  snapshot::Snapshot snap;
+  snap.id = tree_id;
+  struct Walk {
+    snapshot::Snapshot* snap;
+    git_odb* odb;
+    bool failed = false;
+  } walk{&snap, odb.get()};
+  git_tree_walk(
+      tree.get(), GIT_TREEWALK_PRE,
+      [](const char* root, const git_tree_entry* entry, void* payload) -> int {
+        auto* w = static_cast<Walk*>(payload);
+        git_filemode_t mode = git_tree_entry_filemode(entry);
+        if (mode == GIT_FILEMODE_TREE) return 0;
+        snapshot::SnapshotFile f;
+        f.path = std::string(root) + git_tree_entry_name(entry);
+        f.mode = static_cast<uint32_t>(mode);
+        f.blob = git::hex(*git_tree_entry_id(entry));
+        size_t size = 0;
+        git_object_t type;
+        if (git_odb_read_header(&size, &type, w->odb, git_tree_entry_id(entry)) != 0) {
+          w->failed = true;
+          return -1;
+        }
+        f.size = size;
+        w->snap->bytes += size;
+        w->snap->files.push_back(std::move(f));
+        return 0;
+      },
+      &walk);
+  if (walk.failed) return Error{"the snapshot " + tree_id + " refers to a blob the store lost"};
+  std::sort(snap.files.begin(), snap.files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  return snap;
+}
+
+}  // namespace studyhub::hub
