@@ -52,9 +52,12 @@ int run(int argc, char** argv) {
   publish_cmd->add_flag("--dry-run", publish.dry_run, "Show what would be sent, build nothing");
   publish_cmd->add_option("--build-timeout", build_timeout, "Stop a build after this many seconds (default 600)")
       ->check(CLI::Range(1, 24 * 3600));
-  std::string target, docker_run_url, docker_run_image;
-  publish_cmd->add_option("--target", target, "Where to build: local (default) or docker-run")
-      ->check(CLI::IsMember({"local", "docker-run"}));
+  std::string target, docker_run_url, docker_run_image, hub_url;
+  publish_cmd->add_option("--target", target, "Where to build: local (default), docker-run, or hub (the team's hub)")
+      ->check(CLI::IsMember({"local", "docker-run", "hub"}));
+  publish_cmd->add_option("--hub-url", hub_url,
+                          "The team's hub (else STUDYHUB_SANDBOX_HUB_URL or the settings file); the token comes from "
+                          "STUDYHUB_SANDBOX_HUB_TOKEN");
   publish_cmd->add_option("--docker-run-url", docker_run_url,
                           "docker-run service URL (else STUDYHUB_SANDBOX_DOCKER_RUN_URL or the settings file); the "
                           "token comes from STUDYHUB_SANDBOX_TOKEN");
@@ -64,8 +67,21 @@ int run(int argc, char** argv) {
   snapshot_cmd->add_option("DIR", dir, "Sandbox folder (default: the current directory)");
   snapshot_cmd->add_flag("--json", json_output, "Print the full manifest as JSON");
 
-  auto* list_cmd = app.add_subcommand("list", "List published sandboxes");
-  list_cmd->add_flag("--json", json_output, "Print the list as JSON");
+  SiteCommandOptions site;
+  std::string site_hub_url;
+  auto* list_cmd = app.add_subcommand("list", "List published sandboxes (and the hub's, when one is configured)");
+  list_cmd->add_flag("--json", site.json, "Print the list as JSON");
+  list_cmd->add_option("--hub-url", site_hub_url, "List this hub's sites too (else STUDYHUB_SANDBOX_HUB_URL)");
+  auto* rollback_cmd = app.add_subcommand("rollback", "Point a site back at an earlier version, without building");
+  rollback_cmd->add_option("NAME", site.name, "The site")->required();
+  rollback_cmd->add_option("SNAPSHOT", site.snapshot, "The version to go back to (default: the one before)");
+  auto* unpublish_cmd = app.add_subcommand("unpublish", "Take a site down");
+  unpublish_cmd->add_option("NAME", site.name, "The site")->required();
+  for (auto* cmd : {rollback_cmd, unpublish_cmd}) {
+    cmd->add_option("--target", site.target, "local (default) or hub")->check(CLI::IsMember({"local", "hub"}));
+    cmd->add_option("--hub-url", site_hub_url, "The hub (else STUDYHUB_SANDBOX_HUB_URL); token from STUDYHUB_SANDBOX_HUB_TOKEN");
+    cmd->add_flag("--json", site.json, "Print the answer as JSON");
+  }
 
   HostCommandOptions host;
   uint16_t host_port = 0;
@@ -122,9 +138,13 @@ int run(int argc, char** argv) {
     if (!target.empty()) publish.target.target = target;
     if (!docker_run_url.empty()) publish.target.url = docker_run_url;
     if (!docker_run_image.empty()) publish.target.image = docker_run_image;
+    if (!hub_url.empty()) publish.target.hub_url = hub_url;
     return run_publish(publish);
   }
-  if (list_cmd->parsed()) return run_list(json_output);
+  if (!site_hub_url.empty()) site.hub_url = site_hub_url;
+  if (list_cmd->parsed()) return run_list(site);
+  if (rollback_cmd->parsed()) return run_rollback(site);
+  if (unpublish_cmd->parsed()) return run_unpublish(site);
   if (host_cmd->parsed()) {
     if (port_opt->count() > 0) host.port = host_port;
     return run_host(host);

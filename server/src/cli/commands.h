@@ -33,11 +33,20 @@ struct PublishCommandOptions {
   bool json = false;
   bool dry_run = false;
   std::optional<int> build_timeout_seconds;
-  runner::TargetLayer target;  // --target, --docker-run-url, --docker-run-image (never the token)
+  runner::TargetLayer target;  // --target, --docker-run-url, --docker-run-image, --hub-url (never a token)
 };
 int run_publish(const PublishCommandOptions& options);
 
-int run_list(bool json);
+struct SiteCommandOptions {
+  std::string name;                     // rollback, unpublish
+  std::optional<std::string> snapshot;  // rollback: the version to go back to (7+ hex digits)
+  std::string target;                   // "", local or hub
+  std::optional<std::string> hub_url;   // else STUDYHUB_SANDBOX_HUB_URL
+  bool json = false;
+};
+int run_list(const SiteCommandOptions& options);
+int run_rollback(const SiteCommandOptions& options);
+int run_unpublish(const SiteCommandOptions& options);
 
 struct HostCommandOptions {
   std::string listen = "127.0.0.1";

@@ -47,7 +47,7 @@ int dry_run(const pipeline::PublishRequest& request, const pipeline::PipelineEnv
            {"payloadBytes", payload->bytes},
            {"language", payload->payload.language},
            {"command", payload->payload.command ? json(*payload->payload.command) : json(nullptr)},
-           {"target", plan->target.remote ? "docker-run" : "local"},
+           {"target", plan->target.name()},
            {"excluded", snapshot::to_json(plan->snapshot, false)["excluded"]}};
   if (as_json) {
     print_json_line(out);
@@ -55,7 +55,7 @@ int dry_run(const pipeline::PublishRequest& request, const pipeline::PipelineEnv
   }
   std::cout << "would publish " << plan->name << " (snapshot " << plan->snapshot.id << ")\n"
             << "  preset   " << payload->preset.name << "\n"
-            << "  target   " << (plan->target.remote ? "docker-run at " + runner::DockerRunClient(plan->target.docker_run).where() +
+            << "  target   " << (plan->target.docker() ? "docker-run at " + runner::DockerRunClient(plan->target.docker_run).where() +
                                                          " (image " + plan->target.docker_run.image + ")"
                                                    : std::string("this machine"))
             << "\n"

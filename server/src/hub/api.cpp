@@ -100,12 +100,14 @@ std::string query_value(std::string_view target, std::string_view key) {
 }
 
 json site_json(const SiteSummary& s, const std::string& user, const Urls& urls) {
-  return {{"name", s.name},
-          {"url", urls.site(user, s.name)},
-          {"immutableUrl", urls.version(s.snapshot_id)},
-          {"snapshotId", s.snapshot_id},
-          {"publishedAt", s.published_at},
-          {"deploymentId", s.deployment_id}};
+  json out{{"name", s.name},
+           {"url", urls.site(user, s.name)},
+           {"immutableUrl", urls.version(s.snapshot_id)},
+           {"snapshotId", s.snapshot_id},
+           {"publishedAt", s.published_at},
+           {"deploymentId", s.deployment_id}};
+  if (!s.history.empty()) out["history"] = s.history;
+  return out;
 }
 
 class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
@@ -200,7 +202,7 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     }
     if (route({"sites"})) {
       if (method != http::verb::get) return method_not_allowed(req, "GET");
-      auto sites = list_sites(c, me.id);
+      auto sites = list_sites(c, me.id, hub_.options.keep_versions);
       if (!sites) return error_response(req, from_error(sites.error()));
       json list = json::array();
       for (const auto& s : sites.value()) list.push_back(site_json(s, me.name, hub_.urls));

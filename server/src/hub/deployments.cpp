@@ -1,5 +1,7 @@
 #include "hub/deployments.h"
 
+#include <algorithm>
+
 #include "hub/events.h"
 
 namespace studyhub::hub {
@@ -231,15 +233,25 @@ Result<std::optional<Deployment>> cancel_deployment(db::Connection& conn, int64_
   return get_deployment(conn, id, user_id);
 }
 
-Result<std::vector<SiteSummary>> list_sites(db::Connection& conn, int64_t user_id) {
-  auto rows = conn.exec("SELECT s.name, d.snapshot_id, " STUDYHUB_SQL_TIME("s.published_at") ", d.id "
-                        "FROM sites s JOIN deployments d ON d.id = s.current_deployment_id "
-                        "WHERE s.user_id = $1 ORDER BY s.name",
-                        {db::param(user_id)});
+Result<std::vector<SiteSummary>> list_sites(db::Connection& conn, int64_t user_id, int keep) {
+  auto rows = conn.exec(
+      "SELECT s.name, d.snapshot_id, " STUDYHUB_SQL_TIME("s.published_at") ", d.id, "
+      "  (SELECT coalesce(json_agg(r.snapshot_id ORDER BY r.id DESC), '[]') FROM "
+      "     (SELECT id, snapshot_id FROM deployments WHERE site_id = s.id AND state = 'ready' ORDER BY id DESC LIMIT $2) r) "
+      "FROM sites s JOIN deployments d ON d.id = s.current_deployment_id "
+      "WHERE s.user_id = $1 ORDER BY s.name",
+      {db::param(user_id), db::param(keep)});
   if (!rows) return rows.error();
   std::vector<SiteSummary> out;
-  for (int i = 0; i < rows->size(); ++i)
-    out.push_back({rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->integer(i, 3)});
+  for (int i = 0; i < rows->size(); ++i) {
+    SiteSummary site{rows->text(i, 0), rows->text(i, 1), rows->text(i, 2), rows->integer(i, 3), {}};
+    json history = json::parse(rows->text(i, 4), nullptr, false);
+    if (history.is_array())
+      for (const auto& id : history)
+        if (id.is_string() && std::find(site.history.begin(), site.history.end(), id.get<std::string>()) == site.history.end())
+          site.history.push_back(id.get<std::string>());
+    out.push_back(std::move(site));
+  }
   return out;
 }
 
@@ -251,7 +263,7 @@ Result<std::optional<SiteHistory>> site_history(db::Connection& conn, int64_t us
   if (!site) return site.error();
   if (site->empty()) return std::optional<SiteHistory>();
   SiteHistory h;
-  h.site = {site->text(0, 1), site->text(0, 2), site->text(0, 3), site->integer(0, 4)};
+  h.site = {site->text(0, 1), site->text(0, 2), site->text(0, 3), site->integer(0, 4), {}};
   auto rows = conn.exec(std::string("SELECT ") + kDeploymentColumns + kDeploymentFrom +
                             "WHERE d.site_id = $1 AND d.state = 'ready' ORDER BY d.id DESC LIMIT 20",
                         {db::param(site->integer(0, 0))});
@@ -296,7 +308,7 @@ Result<SiteSummary> rollback_site(db::Connection& conn, const User& user, const 
         "published_at = clock_timestamp() WHERE id = $1 RETURNING " STUDYHUB_SQL_TIME("published_at"),
         {db::param(site_id), db::param(pick->first)});
     if (!updated) return updated.error();
-    out = {name, pick->second, updated->text(0, 0), pick->first};
+    out = {name, pick->second, updated->text(0, 0), pick->first, {}};
     return ok_status();
   });
   if (!done) return done.error();

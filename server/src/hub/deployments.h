@@ -75,8 +75,10 @@ Result<std::optional<Deployment>> cancel_deployment(db::Connection& conn, int64_
 struct SiteSummary {
   std::string name, snapshot_id, published_at;
   int64_t deployment_id = 0;
+  std::vector<std::string> history;  // snapshot ids of its last ready deployments, newest first
 };
-Result<std::vector<SiteSummary>> list_sites(db::Connection& conn, int64_t user_id);
+// The user's published sites, each with the history a rollback can go back to (`keep` entries).
+Result<std::vector<SiteSummary>> list_sites(db::Connection& conn, int64_t user_id, int keep);
 
 // A site and its ready deployments, newest first (what a rollback can go back to).
 struct SiteHistory {

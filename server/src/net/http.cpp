@@ -21,6 +21,7 @@ void init_curl() {
 // What one transfer collects through libcurl's callbacks.
 struct Transfer {
   const Request* request = nullptr;
+  CURL* handle = nullptr;
   Response response;
   bool too_large = false, stopped = false;
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -34,7 +35,9 @@ struct Transfer {
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t n = size * count;
-  if (t->request->on_data) {
+  long status = 0;
+  if (t->request->on_data) curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+  if (t->request->on_data && status >= 200 && status < 300) {
     if (!t->request->on_data(std::string_view(data, n))) {
       t->stopped = true;
       return 0;
@@ -89,6 +92,7 @@ Easy setup(Transfer& t) {
   Easy curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return curl;
   CURL* c = curl.get();
+  t.handle = c;
   const Request& r = *t.request;
   for (const auto& h : r.headers) t.headers = curl_slist_append(t.headers, h.c_str());
   t.headers = curl_slist_append(t.headers, "Expect:");  // no 100-continue round trip
@@ -113,6 +117,10 @@ Easy setup(Transfer& t) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout.count()));
   if (r.timeout.count() > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (r.idle_timeout.count() > 0) {
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(r.idle_timeout.count()));
+  }
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t.errbuf);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

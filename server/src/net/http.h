@@ -32,7 +32,10 @@ struct Request {
   std::chrono::milliseconds timeout{0};  // the whole exchange; 0: none
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   uint64_t max_response_bytes = 64u << 20;
-  // Streaming: each piece of the body goes here instead of into Response::body; false stops.
+  // A stream that moves no byte for this long is given up (0: never).
+  std::chrono::seconds idle_timeout{0};
+  // Streaming: each piece of a 2xx answer's body goes here instead of into Response::body (other
+  // answers are kept whole); false stops.
   std::function<bool(std::string_view piece)> on_data;
   std::function<void(const Progress&)> on_progress;
   std::stop_token stop;

@@ -48,7 +48,7 @@ void replay_remote_log(const runner::RunResult& r, const std::function<void(std:
 }
 
 std::unique_ptr<runner::Runner> make_runner(const BuildRequest& request) {
-  if (request.target.remote) return std::make_unique<runner::DockerRunClient>(request.target.docker_run);
+  if (request.target.docker()) return std::make_unique<runner::DockerRunClient>(request.target.docker_run);
   return std::make_unique<runner::LocalRunner>(
       request.work_dir,
       runner::ProcessLimits{.timeout = std::chrono::seconds(request.timeout_seconds), .output_cap = request.output_cap},
@@ -73,13 +73,13 @@ Result<BuiltSite, PublishFailure> build_site(const BuildRequest& request, const 
   } else {
     auto payload = runner::build_payload(snap, request.objects_dir, request.settings);
     if (!payload) return fail(payload.error());
-    if (request.target.remote) runner::prefer_image_build_commands(payload.value(), request.target.docker_run.language);
+    if (request.target.docker()) runner::prefer_image_build_commands(payload.value(), request.target.docker_run.language);
     built = std::move(payload.value());
   }
 
   auto builder = make_runner(request);
   const std::string where = builder->where();
-  const bool remote = request.target.remote;
+  const bool remote = request.target.docker();
   if (remote)
     for (const auto& url : request.target.docker_run.urls) {
       std::string host = runner::url_host(url);

@@ -8,6 +8,18 @@ json to_json(const Diagnostic& d) {
   return {{"file", d.file}, {"line", d.line}, {"column", d.column}, {"severity", d.severity}, {"message", d.message}};
 }
 
+std::optional<Diagnostic> diagnostic_from_json(const json& j) {
+  if (!j.is_object() || !j.contains("file") || !j["file"].is_string() || !j.contains("message") || !j["message"].is_string())
+    return std::nullopt;
+  Diagnostic d;
+  d.file = j["file"].get<std::string>();
+  d.message = j["message"].get<std::string>();
+  d.line = j.value("line", 1);
+  d.column = j.value("column", 1);
+  d.severity = j.value("severity", std::string("error")) == "warning" ? "warning" : "error";
+  return d;
+}
+
 json to_json(const Event& e) {
   switch (e.kind) {
     case Event::Kind::stage:

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ inline Event log_event(std::string stage, std::string message) {
 }
 
 nlohmann::json to_json(const Diagnostic& d);
+std::optional<Diagnostic> diagnostic_from_json(const nlohmann::json& j);  // nullopt when it is not one
 nlohmann::json to_json(const Event& e);  // one line of `publish --json`
 
 }  // namespace studyhub::pipeline

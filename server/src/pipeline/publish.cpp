@@ -4,6 +4,7 @@
 
 #include "core/file_lock.h"
 #include "pipeline/build.h"
+#include "pipeline/hub_publish.h"
 #include "publish/store.h"
 #include "runner/process.h"
 
@@ -43,6 +44,7 @@ Status clear_debris(const fs::path& state_dir) {
 PublishResult finish(const PublishPlan& plan, const std::string& base_url, bool cached,
                      std::chrono::steady_clock::time_point started) {
   PublishResult r;
+  r.target = plan.target.name();
   r.name = plan.name;
   r.url = base_url + "/s/" + plan.name + "/";
   r.immutable_url = base_url + "/v/" + plan.snapshot.id + "/";
@@ -59,7 +61,7 @@ PublishResult finish(const PublishPlan& plan, const std::string& base_url, bool 
 
 Result<runner::BuiltPayload> payload_for(const PublishPlan& plan, const fs::path& state_dir) {
   auto payload = runner::build_payload(plan.snapshot, snapshot::shadow_repo_path(state_dir) / "objects", plan.settings);
-  if (payload && plan.target.remote) runner::prefer_image_build_commands(payload.value(), plan.target.docker_run.language);
+  if (payload && plan.target.docker()) runner::prefer_image_build_commands(payload.value(), plan.target.docker_run.language);
   return payload;
 }
 
@@ -101,6 +103,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
 
   auto plan = plan_publish(request, env, stop, emit);
   if (!plan) return fail(plan.error());
+  if (plan->target.kind == runner::TargetChoice::Kind::hub) return publish_to_hub(plan.value(), env, stop, emit, started);
   std::string folder = plan->snapshot.folder.string();
   publish::SiteStore store(env.state_dir, static_cast<size_t>(plan->settings.keep_versions.value_or(5)));
 
@@ -177,9 +180,16 @@ Status recover_after_crash(const fs::path& state_dir, bool try_only) {
 }
 
 json to_json(const PublishResult& r) {
-  return {{"url", r.url},         {"immutableUrl", r.immutable_url}, {"snapshotId", r.snapshot_id},
-          {"cached", r.cached},   {"files", r.files},                {"bytes", r.bytes},
-          {"durationMs", r.duration_ms}, {"name", r.name},           {"folder", r.folder}};
+  json j{{"url", r.url},         {"immutableUrl", r.immutable_url}, {"snapshotId", r.snapshot_id},
+         {"cached", r.cached},   {"files", r.files},                {"bytes", r.bytes},
+         {"durationMs", r.duration_ms}, {"name", r.name},           {"folder", r.folder},
+         {"target", r.target}};
+  if (r.deployment_id) {
+    j["deploymentId"] = *r.deployment_id;
+    j["uploadedFiles"] = r.uploaded_files;
+    j["uploadedBytes"] = r.uploaded_bytes;
+  }
+  return j;
 }
 
 json to_json(const PublishFailure& f) {

@@ -36,6 +36,10 @@ struct PublishResult {
   bool cached = false;
   uint64_t files = 0, bytes = 0;
   int64_t duration_ms = 0;
+  // The hub target only: where the deployment is, and what had to travel.
+  std::optional<int64_t> deployment_id;
+  uint64_t uploaded_files = 0, uploaded_bytes = 0;
+  std::string target = "local";
 };
 
 struct PublishFailure {

@@ -138,6 +138,57 @@ Result<SiteInfo> SiteStore::point_locked(SiteInfo info) {
   return info;
 }
 
+Result<SiteInfo> SiteStore::rollback(const std::string& name, const std::optional<std::string>& snapshot_id) {
+  auto lock = FileLock::acquire(state_dir_ / "store.lock");
+  if (!lock) return lock.error();
+  auto site = get(name);
+  if (!site) return Error{"there is no published sandbox named " + name + " here", false, "not_found"};
+  // history is newest first; the current version is somewhere in it (at the front, unless rolled back).
+  auto& h = site->history;
+  auto current = std::find(h.begin(), h.end(), site->snapshot_id);
+  std::optional<std::string> pick;
+  if (snapshot_id) {
+    for (const auto& id : h)
+      if (!pick && snapshot_id->size() >= 7 && id.starts_with(*snapshot_id) && has_version(id)) pick = id;
+  } else {
+    for (auto it = current == h.end() ? h.begin() : std::next(current); it != h.end() && !pick; ++it)
+      if (*it != site->snapshot_id && has_version(*it)) pick = *it;
+  }
+  if (!pick)
+    return Error{snapshot_id ? "the sandbox " + name + " has no kept version " + *snapshot_id + " to go back to"
+                             : "the sandbox " + name + " has no earlier version to go back to",
+                 false, "not_found"};
+  if (auto swapped = swap_link(state_dir_ / "sites" / name, fs::path("..") / "versions" / *pick); !swapped)
+    return swapped.error();
+  site->snapshot_id = *pick;
+  site->published_at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  site->files = 0;
+  site->bytes = 0;
+  std::error_code ec;
+  for (auto& e : fs::recursive_directory_iterator(version_dir(*pick), ec))
+    if (e.is_regular_file(ec)) ++site->files, site->bytes += e.file_size(ec);
+  if (!write_file_atomic(state_dir_ / "meta" / (name + ".json"), to_json(*site).dump(2)))
+    return Error{"cannot record the rollback of " + name + " in " + (state_dir_ / "meta").string()};
+  return *site;
+}
+
+Result<bool> SiteStore::unpublish(const std::string& name) {
+  if (!is_valid_name(name)) return false;
+  auto lock = FileLock::acquire(state_dir_ / "store.lock");
+  if (!lock) return lock.error();
+  std::error_code ec;
+  bool linked = fs::is_symlink(state_dir_ / "sites" / name, ec);
+  bool recorded = fs::exists(state_dir_ / "meta" / (name + ".json"), ec);
+  if (!linked && !recorded) return false;
+  // The link first: from here on nothing serves it.
+  fs::remove(state_dir_ / "sites" / name, ec);
+  if (ec) return Error{"cannot take down " + name + ": " + ec.message()};
+  fs::remove(state_dir_ / "meta" / (name + ".json"), ec);
+  prune();
+  return true;
+}
+
 void SiteStore::prune() {
   std::set<std::string> keep;
   for (const auto& site : list()) keep.insert(site.history.begin(), site.history.end());

@@ -47,6 +47,14 @@ class SiteStore {
   // commit_version then point, under one lock, so no prune can come in between.
   Result<SiteInfo> commit_and_point(const std::filesystem::path& staging, SiteInfo info);
 
+  // Points the site back at an earlier version it had, without building: `snapshot_id` (or a
+  // prefix of 7+ digits) from its history, else the one published before the current one.
+  // Errors with code not_found name what is missing.
+  Result<SiteInfo> rollback(const std::string& name, const std::optional<std::string>& snapshot_id);
+  // Takes the site down (its link and record); its versions go with the next prune. false when
+  // there was no such site.
+  Result<bool> unpublish(const std::string& name);
+
   std::vector<SiteInfo> list() const;
   std::optional<SiteInfo> get(const std::string& name) const;
 

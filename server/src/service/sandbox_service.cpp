@@ -11,7 +11,7 @@
 #include "pipeline/job_queue.h"
 #include "publish/store.h"
 #include "service/folder_param.h"
-#include "service/site_list.h"
+#include "service/sites.h"
 #include "service/target_param.h"
 #include "settings/workspace_settings.h"
 #include "snapshot/snapshot.h"
@@ -173,12 +173,65 @@ rpc::Reply publish_method(Services& services, rpc::RequestContext& ctx) {
   return pipeline::to_json(outcome.value());
 }
 
+// The target layers of a request: its params, then the session's initializationOptions.
+rpc::Param<std::vector<runner::TargetLayer>> target_layers(Services& services, const rpc::json& params) {
+  auto target = target_param(params, "params");
+  if (!target) return target.error();
+  std::lock_guard lock(services.defaults_mutex);
+  return std::vector<runner::TargetLayer>{target.value(), services.target_defaults, runner::target_from_environment()};
+}
+
+rpc::Param<std::string> site_name_param(const rpc::json& params) {
+  auto name = rpc::required_string(params, "name");
+  if (!name) return name.error();
+  if (!publish::is_valid_name(name.value()))
+    return rpc::invalid_param("name", "must be lowercase letters, digits and dashes (at most 63)");
+  return name.value();
+}
+
+// rollback and unpublish: on the hub when the layers say target hub, else on this machine.
+rpc::Param<std::optional<runner::HubConfig>> site_target(const std::vector<runner::TargetLayer>& layers) {
+  std::optional<std::string> target;
+  for (const auto& l : layers)
+    if (!target && l.target) target = l.target;
+  if (target != "hub") return std::optional<runner::HubConfig>();
+  auto hub = runner::choose_hub(layers, settings::WorkspaceSettings{});
+  if (!hub) return rpc::RpcError{rpc::code::kRequestFailed, hub.error().message, nullptr};
+  if (!hub.value())
+    return rpc::RpcError{rpc::code::kRequestFailed,
+                         "the hub target needs the hub's URL: set hub.url (studyhubSandbox.hub.url in VS Code)", nullptr};
+  return hub.value();
+}
+
+rpc::Reply site_method(Services& services, rpc::RequestContext& ctx, bool rollback) {
+  auto name = site_name_param(ctx.params);
+  if (!name) return name.error();
+  std::optional<std::string> snapshot;
+  if (rollback) {
+    auto s = rpc::optional_string(ctx.params, "snapshotId");
+    if (!s) return s.error();
+    if (s.value() && (s.value()->size() < 7 || s.value()->size() > 40 ||
+                      s.value()->find_first_not_of("0123456789abcdef") != std::string::npos))
+      return rpc::invalid_param("snapshotId", "must be 7 to 40 lowercase hex digits");
+    snapshot = s.value();
+  }
+  auto layers = target_layers(services, ctx.params);
+  if (!layers) return layers.error();
+  auto hub = site_target(layers.value());
+  if (!hub) return hub.error();
+  auto done = rollback ? service::rollback_site(services.config.state_dir, hub.value(), name.value(), snapshot)
+                       : service::unpublish_site(services.config.state_dir, hub.value(), name.value());
+  if (!done) return failed(done.error());
+  return done.value();
+}
+
 json initialize_result() {
   return json{
       {"capabilities",
        {{"experimental",
          {{"sandbox",
-           {{"methods", json::array({"sandbox/status", "sandbox/snapshot", "sandbox/publish", "sandbox/list"})}, {"progress", true}, {"cancel", true}}}}}}},
+           {{"methods", json::array({"sandbox/status", "sandbox/snapshot", "sandbox/publish", "sandbox/list",
+                                     "sandbox/rollback", "sandbox/unpublish"})}, {"progress", true}, {"cancel", true}}}}}}},
       {"serverInfo", {{"name", kServerName}, {"version", kVersion}}},
   };
 }
@@ -222,11 +275,21 @@ void register_sandbox_methods(rpc::Session& session, const ServiceConfig& config
   session.on_request("sandbox/publish", rpc::Runs::on_worker,
                      [services](rpc::RequestContext& ctx) { return publish_method(*services, ctx); });
 
-  session.on_request("sandbox/list", rpc::Runs::on_worker, [services](rpc::RequestContext&) -> rpc::Reply {
-    auto list = site_list(services->config.state_dir);
+  session.on_request("sandbox/list", rpc::Runs::on_worker, [services](rpc::RequestContext& ctx) -> rpc::Reply {
+    // The hub's sites too when one is set up (params, initializationOptions, environment).
+    auto layers = target_layers(*services, ctx.params);
+    if (!layers) return layers.error();
+    auto hub = runner::choose_hub(layers.value(), settings::WorkspaceSettings{});
+    auto list = service::list_sites(services->config.state_dir, hub ? hub.value() : std::nullopt);
     if (!list) return failed(list.error());
+    if (!hub) (*list)["hub"] = {{"url", ""}, {"sites", json::array()}, {"error", hub.error().message}};
     return list.value();
   });
+
+  session.on_request("sandbox/rollback", rpc::Runs::on_worker,
+                     [services](rpc::RequestContext& ctx) { return site_method(*services, ctx, true); });
+  session.on_request("sandbox/unpublish", rpc::Runs::on_worker,
+                     [services](rpc::RequestContext& ctx) { return site_method(*services, ctx, false); });
 }
 
 }  // namespace studyhub::service

@@ -1,5 +1,6 @@
-// Where to build, as a client says it: {"target": "local" | "docker-run", "dockerRun": {"url",
-// "token", "image"}} in sandbox/publish params, or the same shape in initializationOptions.
+// Where to publish, as a client says it: {"target": "local" | "docker-run" | "hub", "dockerRun":
+// {"url", "token", "image"}, "hub": {"url", "token"}} in sandbox/* params, or the same shape in
+// initializationOptions.
 #pragma once
 
 #include "rpc/params.h"

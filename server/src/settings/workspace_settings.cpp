@@ -82,6 +82,22 @@ std::optional<Error> read_docker_run(const json& doc, WorkspaceSettings& s) {
   return std::nullopt;
 }
 
+std::optional<Error> read_hub(const json& doc, WorkspaceSettings& s) {
+  auto it = doc.find("hub");
+  if (it == doc.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) return bad("hub", "must be an object with url");
+  if (auto e = read_string(*it, "url", s.hub.url)) return bad("hub.url", "must be a non-empty string");
+  for (auto& [key, value] : it->items()) {
+    if (key == "token")
+      s.warnings.push_back(std::string(kSettingsFileName) +
+                           ": \"hub.token\" ignored: a token in the workspace ends up in commits; set "
+                           "STUDYHUB_SANDBOX_HUB_TOKEN or use the editor's \"Set Hub Access Token\"");
+    else if (key != "url")
+      s.warnings.push_back(std::string(kSettingsFileName) + ": unknown key \"hub." + key + "\" ignored");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<WorkspaceSettings> parse_workspace_settings(std::string_view text) {
@@ -98,8 +114,8 @@ Result<WorkspaceSettings> parse_workspace_settings(std::string_view text) {
     static const std::set<std::string> presets{"create-react-app", "vite", "npm", "static"};
     if (!presets.count(*s.preset)) return bad("preset", "must be one of create-react-app, vite, npm, static");
   }
-  if (s.target && *s.target != "local" && *s.target != "docker-run")
-    return bad("target", "must be \"local\" or \"docker-run\"");
+  if (s.target && *s.target != "local" && *s.target != "docker-run" && *s.target != "hub")
+    return bad("target", "must be \"local\", \"docker-run\" or \"hub\"");
   if (auto e = read_patterns(doc, "ignore", s.ignore)) return *e;
   if (auto e = read_patterns(doc, "include", s.include)) return *e;
   if (auto it = doc.find("limits"); it != doc.end() && !it->is_null()) {
@@ -111,8 +127,9 @@ Result<WorkspaceSettings> parse_workspace_settings(std::string_view text) {
   if (auto e = read_int(doc, "buildTimeoutSeconds", "buildTimeoutSeconds", 24 * 3600, s.build_timeout_seconds)) return *e;
   if (auto e = read_int(doc, "keepVersions", "keepVersions", 1000, s.keep_versions)) return *e;
   if (auto e = read_docker_run(doc, s)) return *e;
+  if (auto e = read_hub(doc, s)) return *e;
   static const std::set<std::string> known{"name",   "preset",  "outputDir", "target", "ignore",
-                                           "include", "limits", "dockerRun", "buildTimeoutSeconds",
+                                           "include", "limits", "dockerRun", "hub", "buildTimeoutSeconds",
                                            "keepVersions"};
   for (auto& [key, value] : doc.items())
     if (!known.count(key)) s.warnings.push_back(std::string(kSettingsFileName) + ": unknown key \"" + key + "\" ignored");

@@ -31,17 +31,24 @@ struct DockerRunSettings {
   std::optional<uint64_t> max_request_bytes;  // default 2 MiB, docker-run's JSON body limit
 };
 
+// Where a team's hub is. As for docker-run, the token is never here (STUDYHUB_SANDBOX_HUB_TOKEN or
+// the editor's "Set Hub Access Token").
+struct HubSettings {
+  std::optional<std::string> url;  // e.g. https://hub.example.com
+};
+
 struct WorkspaceSettings {
   std::optional<std::string> name;        // sandbox name in the URL
   std::optional<std::string> preset;      // create-react-app | vite | npm | static
   std::optional<std::string> output_dir;  // the built site's folder
-  std::optional<std::string> target;      // local | docker-run
+  std::optional<std::string> target;      // local | docker-run | hub
   std::vector<std::string> ignore;        // extra exclusions, gitignore syntax
   std::vector<std::string> include;       // opt back in to built-in exclusions (".env.example")
   SnapshotLimits limits;
   std::optional<int> build_timeout_seconds;  // default 600
   std::optional<int> keep_versions;          // versions kept per sandbox name, default 5
   DockerRunSettings docker_run;
+  HubSettings hub;
   std::vector<std::string> warnings;      // unknown keys and similar, worth showing the user
 };
 

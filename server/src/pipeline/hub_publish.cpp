@@ -1,0 +1,268 @@
+#include "pipeline/hub_publish.h"
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/digest.h"
+#include "core/text.h"
+#include "hub_client/hub_client.h"
+#include "snapshot/git.h"
+
+namespace studyhub::pipeline {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr size_t kLogTailLines = 60;
+
+std::string mode_text(uint32_t mode) {
+  return mode == 0100755 ? "100755" : mode == 0120000 ? "120000" : "100644";
+}
+
+// What the event stream of one deployment has told so far.
+struct Followed {
+  int64_t last_seq = 0;
+  std::string state;  // the newest state line
+  json final_line;    // the final state's line
+  std::deque<std::string> log_tail;
+  std::vector<Diagnostic> diagnostics;
+  std::string last_stage;
+  int percent = 0;
+};
+
+// Renders one NDJSON line of the hub as the pipeline's events.
+void render_line(const json& line, Followed& f, const std::string& host, const EventSink& emit) {
+  const std::string type = line.value("type", "");
+  f.last_seq = std::max<int64_t>(f.last_seq, line.value("seq", int64_t{0}));
+  if (type == "state") {
+    f.state = line.value("state", "");
+    if (f.state == "queued") {
+      if (line.contains("position") && line["position"].is_number_integer()) {
+        int position = line["position"].get<int>();
+        emit(Event{.kind = Event::Kind::queued,
+                   .message = "queued: " + std::to_string(std::max(0, position - 1)) + " publishes ahead on " + host,
+                   .position = position});
+      } else {
+        emit(Event{.kind = Event::Kind::queued, .message = "queued on " + host});
+      }
+    } else if (f.state == "building") {
+      f.last_stage = "build";
+      f.percent = std::max(f.percent, 30);
+      std::string attempt = line.value("attempt", 1) > 1 ? " (attempt " + std::to_string(line.value("attempt", 1)) + ")" : "";
+      emit(stage_event("build", "building on " + host + attempt, f.percent));
+    } else if (f.state == "publishing") {
+      f.last_stage = "publish";
+      f.percent = std::max(f.percent, 95);
+      emit(stage_event("publish", "publishing on " + host, f.percent));
+    }
+    if (f.state == "ready" || f.state == "failed" || f.state == "canceled" || f.state == "superseded") f.final_line = line;
+    return;
+  }
+  if (type == "progress") {
+    std::string stage = line.value("stage", "build");
+    if (stage == "snapshot") return;  // the worker reading the snapshot it was sent: not news here
+    // The worker's percentages, kept above the upload's share.
+    f.percent = std::max(f.percent, std::max(30, line.value("percent", 0)));
+    emit(Event{.kind = stage != f.last_stage ? Event::Kind::stage : Event::Kind::progress, .stage = stage,
+               .message = line.value("message", ""), .percent = f.percent});
+    f.last_stage = stage;
+    return;
+  }
+  if (type == "log") {
+    std::string message = line.value("message", "");
+    f.log_tail.push_back(message);
+    if (f.log_tail.size() > kLogTailLines) f.log_tail.pop_front();
+    emit(log_event(line.value("stage", "build"), message));
+    return;
+  }
+  if (type == "diagnostics" && line.contains("diagnostics") && line["diagnostics"].is_array()) {
+    std::vector<Diagnostic> list;
+    for (const auto& d : line["diagnostics"])
+      if (auto parsed = diagnostic_from_json(d)) list.push_back(*parsed);
+    f.diagnostics = list;
+    emit(Event{.kind = Event::Kind::diagnostics, .diagnostics = list});
+  }
+}
+
+}  // namespace
+
+PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, std::stop_token stop, const EventSink& emit,
+                              Clock::time_point started) {
+  const std::string folder = plan.snapshot.folder.string();
+  auto fail = [&](Error e) { return PublishFailure{std::move(e), {}, {}, folder}; };
+  hub_client::HubClient hub(plan.target.hub, {.note = [&](const std::string& message) {
+                              emit(progress_event("upload", message, 10));
+                            }});
+  const std::string host = hub.host();
+  if (plan.target.hub.url.starts_with("http://")) {
+    std::string h = host;
+    if (!h.starts_with("127.") && !h.starts_with("localhost") && !h.starts_with("[::1]"))
+      emit(log_event("upload", "warning: " + h + " is reached over plain http, so your hub token crosses the network "
+                                                 "unencrypted; use an https:// URL"));
+  }
+
+  emit(stage_event("upload", "connecting to " + host, 10));
+  if (auto ok = hub.check(stop); !ok) return fail(ok.error());
+
+  // Only what the hub lacks travels: the list of blob ids first.
+  std::vector<std::string> oids;
+  std::map<std::string, uint64_t> sizes;
+  for (const auto& f : plan.snapshot.files)
+    if (sizes.emplace(f.blob, f.size).second) oids.push_back(f.blob);
+  json files = json::array();
+  for (const auto& f : plan.snapshot.files) files.push_back({{"path", f.path}, {"oid", f.blob}, {"mode", mode_text(f.mode)}});
+
+  git::init_once();
+  git_odb* raw_odb = nullptr;
+  if (git_odb_open(&raw_odb, (snapshot::shadow_repo_path(env.state_dir) / "objects").c_str()) != 0)
+    return fail(git::failure("cannot open the snapshot store"));
+  git::Odb odb(raw_odb);
+  std::mutex odb_mutex;
+  uint64_t uploaded_files = 0, uploaded_bytes = 0;
+  auto upload_missing = [&](const std::vector<std::string>& missing) -> Status {
+    std::vector<hub_client::Blob> blobs;
+    for (const auto& oid : missing) {
+      blobs.push_back({oid, sizes.count(oid) ? sizes[oid] : 0, [&, oid]() -> Result<std::string> {
+                         std::lock_guard lock(odb_mutex);
+                         git_oid id;
+                         git_odb_object* obj = nullptr;
+                         if (git_oid_fromstr(&id, oid.c_str()) != 0 || git_odb_read(&obj, odb.get(), &id) != 0)
+                           return git::failure("cannot read a file of the snapshot");
+                         git::OdbObject held(obj);
+                         return std::string(static_cast<const char*>(git_odb_object_data(obj)), git_odb_object_size(obj));
+                       }});
+    }
+    uint64_t total = 0;
+    for (const auto& b : blobs) total += b.size;
+    emit(progress_event("upload", "sending " + std::to_string(blobs.size()) + " files (" + human_bytes(total) + ") to " + host, 10));
+    auto last_report = Clock::now() - 1s;
+    auto done = hub.upload(blobs, [&](uint64_t sent, uint64_t all) {
+      if (Clock::now() - last_report < 100ms && sent != all) return;
+      last_report = Clock::now();
+      int percent = 10 + static_cast<int>(all ? sent * 20 / all : 20);
+      emit(progress_event("upload", "sending " + std::to_string(blobs.size()) + " files: " + human_bytes(sent) + " of " +
+                                        human_bytes(all),
+                          percent));
+    }, stop);
+    if (!done) return done;
+    uploaded_files += blobs.size();
+    uploaded_bytes += total;
+    return ok_status();
+  };
+
+  auto missing = hub.missing(oids, stop);
+  if (!missing) return fail(missing.error());
+  if (missing->empty()) emit(progress_event("upload", "nothing to send: " + host + " has every file already", 30));
+  else if (auto sent = upload_missing(missing.value()); !sent) return fail(sent.error());
+
+  // One key for this publish: a retried request answers the deployment it made, never a second one.
+  const std::string request_key = random_token(18);
+  Result<json> deployment = Error{"not created"};
+  for (int round = 0; round < 3; ++round) {
+    deployment = hub.create_deployment(plan.name, plan.snapshot.id, files, request_key, stop);
+    if (deployment || deployment.error().code != "blobs.missing") break;
+    // Blobs the hub dropped meanwhile (or a race with its cleanup): send them, ask again.
+    auto again = hub.missing(oids, stop);
+    if (!again) return fail(again.error());
+    if (auto sent = upload_missing(again.value()); !sent) return fail(sent.error());
+  }
+  if (!deployment) return fail(deployment.error());
+
+  auto result_from = [&](const json& d, bool cached) {
+    PublishResult r;
+    r.target = "hub";
+    r.name = plan.name;
+    r.url = d.value("url", "");
+    r.immutable_url = d.value("immutableUrl", "");
+    r.snapshot_id = d.value("snapshotId", plan.snapshot.id);
+    r.folder = folder;
+    r.cached = cached;
+    r.files = plan.snapshot.files.size();
+    r.bytes = plan.snapshot.bytes;
+    r.deployment_id = d.value("id", int64_t{0});
+    r.uploaded_files = uploaded_files;
+    r.uploaded_bytes = uploaded_bytes;
+    r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    return r;
+  };
+  if (deployment->value("state", "") == "ready") {
+    emit(progress_event("publish", "already published on " + host + ": nothing to build", 100));
+    return result_from(deployment.value(), true);
+  }
+
+  // Follow the deployment's events to its end, resuming after drops; a cancel here cancels it there.
+  int64_t id = deployment->value("id", int64_t{0});
+  Followed followed;
+  bool cancel_sent = false;
+  std::stop_source follow_stop;
+  std::stop_callback on_cancel(stop, [&] { follow_stop.request_stop(); });
+  int drops = 0;
+  auto last_progress = Clock::now();
+  for (;;) {
+    if (stop.stop_requested() && !cancel_sent) {
+      cancel_sent = true;
+      emit(log_event("build", "cancelling deployment " + std::to_string(id) + " on " + host));
+      auto canceled = hub.cancel(id);
+      if (!canceled) return fail(Error{"could not cancel the deployment on " + host + ": " + canceled.error().message});
+      follow_stop = std::stop_source();  // follow on, briefly, to see it end
+    }
+    const int64_t seq_before = followed.last_seq;
+    auto followed_ok = hub.follow(id, followed.last_seq, [&](const json& line) {
+      render_line(line, followed, host, emit);
+      last_progress = Clock::now();
+    }, follow_stop.get_token());
+    if (!followed.final_line.is_null()) {
+      std::string state = followed.state;
+      if (state == "superseded" && followed.final_line.contains("supersededBy")) {
+        // A newer publish of this site replaced this one before it was built: its result is ours.
+        int64_t next = followed.final_line["supersededBy"].get<int64_t>();
+        emit(log_event("build", "a newer publish of " + plan.name + " replaced this one before it was built; following "
+                                "deployment " + std::to_string(next)));
+        id = next;
+        followed = Followed{};
+        continue;
+      }
+      if (state == "ready") {
+        auto d = hub.deployment(id, {});
+        json base = d ? d.value() : followed.final_line;
+        if (!d) base["snapshotId"] = plan.snapshot.id;
+        emit(progress_event("publish", "published on " + host, 100));
+        return result_from(base, followed.final_line.value("cached", false));
+      }
+      if (state == "canceled" && (cancel_sent || stop.stop_requested())) return fail(cancelled_error());
+      PublishFailure failure{Error{followed.final_line.value("error", "the deployment ended " + state) +
+                                   (state == "canceled" ? " (canceled on " + host + ")" : "")},
+                             followed.diagnostics, {}, folder};
+      if (state == "failed") failure.error.message = "on " + host + ": " + failure.error.message;
+      for (const auto& l : followed.log_tail) failure.log_tail += l + "\n";
+      return failure;
+    }
+    if (cancel_sent && !followed_ok && followed_ok.error().cancelled) return fail(cancelled_error());
+    if (!followed_ok && followed_ok.error().code == "auth") return fail(followed_ok.error());
+    if (!followed_ok && !followed_ok.error().cancelled && followed_ok.error().code != "stream" &&
+        followed_ok.error().code != "busy" && followed_ok.error().code != "unreachable" && followed_ok.error().code != "protocol")
+      return fail(followed_ok.error());
+    if (stop.stop_requested() && !cancel_sent) continue;  // cancel it on the hub, then see it end
+    if (cancel_sent && Clock::now() - last_progress > 30s)
+      return fail(Error{"the deployment " + std::to_string(id) + " was asked to cancel, but " + host +
+                        " has not confirmed it; it may still finish there"});
+    // The stream ended before the final state: resume from the last line seen, with backoff.
+    drops = followed.last_seq > seq_before ? 1 : drops + 1;
+    if (drops > 12)
+      return fail(Error{"lost the connection to " + host + " while following deployment " + std::to_string(id) +
+                        " (" + (followed_ok ? std::string("the stream kept ending") : followed_ok.error().message) +
+                        "); it goes on there — run the publish again to see its result"});
+    auto wait = std::chrono::milliseconds(std::min(8000, 250 << std::min(drops, 5)));
+    emit(log_event("build", "the event stream from " + host + " dropped; resuming after line " +
+                                std::to_string(followed.last_seq) + " in " + std::to_string(wait.count()) + " ms"));
+    for (auto until = Clock::now() + wait; Clock::now() < until && !stop.stop_requested();) std::this_thread::sleep_for(20ms);
+  }
+}
+
+}  // namespace studyhub::pipeline
