@@ -47,7 +47,7 @@ TEST_CASE("every protocol example replays against the server") {
   for (auto& entry : fs::directory_iterator(fs::path(protocol_dir()) / "examples"))
     if (entry.path().extension() == ".json") files.push_back(entry.path());
   std::sort(files.begin(), files.end());
-  REQUIRE(files.size() >= 8);
+  REQUIRE(files.size() >= 9);
 
   for (const auto& file : files) {
     SUBCASE(file.filename().c_str()) {
@@ -66,6 +66,11 @@ TEST_CASE("every protocol example replays against the server") {
       if (example.value("initialize", false)) c.initialize();
       for (auto& entry : example["messages"]) {
         if (entry["from"] == "client") {
+          if (entry.contains("write")) {  // the user edits the workspace between messages
+            for (auto& [path, content] : entry["write"].items())
+              write_file(fs::path(workspace.path()) / path, content.get<std::string>());
+            continue;
+          }
           if (entry.contains("raw")) c.send_raw(studyhub::rpc::encode_frame(entry["raw"].get<std::string>()));
           else if (entry.contains("rawBytes")) c.send_raw(entry["rawBytes"].get<std::string>());
           else c.send(json::parse(substitute(entry["message"].dump())));

@@ -28,6 +28,11 @@ size_t on_header(char* data, size_t size, size_t n, void* out) {
 }  // namespace
 
 HttpResponse http_get(const std::string& url, const std::vector<std::string>& request_headers, const std::string& method) {
+  return http_request(method, url, request_headers, "");
+}
+
+HttpResponse http_request(const std::string& method, const std::string& url, const std::vector<std::string>& request_headers,
+                          const std::string& body) {
   HttpResponse r;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   curl_slist* list = nullptr;
@@ -43,6 +48,11 @@ HttpResponse http_get(const std::string& url, const std::vector<std::string>& re
   curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &r.headers);
   if (method == "HEAD") curl_easy_setopt(curl.get(), CURLOPT_NOBODY, 1L);
   else if (method != "GET") curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    if (method != "POST") curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
   if (curl_easy_perform(curl.get()) == CURLE_OK) curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &r.status);
   curl_slist_free_all(list);
   return r;

@@ -25,7 +25,7 @@ settings::WorkspaceSettings parse(const std::string& text) {
 TEST_CASE("target: local unless asked — flags beat initializationOptions beat environment beat the settings file") {
   auto none = runner::choose_target({}, {});
   REQUIRE(none);
-  CHECK_FALSE(none->remote);
+  CHECK_FALSE(none->docker());
 
   auto file = parse(R"({"target": "docker-run", "dockerRun": {"url": "https://file.example/", "image": "img/file"}})");
   TargetLayer flags{.target = std::nullopt, .url = "http://flag.example:8088", .token = std::nullopt, .image = std::nullopt};
@@ -33,7 +33,7 @@ TEST_CASE("target: local unless asked — flags beat initializationOptions beat 
   TargetLayer env{.target = std::nullopt, .url = "http://env.example", .token = "env-token", .image = std::nullopt};
   auto chosen = runner::choose_target({flags, init, env}, file);
   REQUIRE(chosen);
-  CHECK(chosen->remote);
+  CHECK(chosen->docker());
   CHECK(chosen->docker_run.urls.front() == "http://flag.example:8088");
   CHECK(chosen->docker_run.token == "init-token");
   CHECK(chosen->docker_run.image == "img/init");
@@ -49,7 +49,7 @@ TEST_CASE("target: local unless asked — flags beat initializationOptions beat 
   // A flag can send a file's docker-run sandbox back to this machine.
   auto local = runner::choose_target({TargetLayer{.target = "local", .url = std::nullopt, .token = std::nullopt, .image = std::nullopt}}, file);
   REQUIRE(local);
-  CHECK_FALSE(local->remote);
+  CHECK_FALSE(local->docker());
 }
 
 TEST_CASE("target: a docker-run target without URL or token, or with a bad URL, says where to set it") {

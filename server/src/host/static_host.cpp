@@ -12,6 +12,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
+#include <array>
+#include <limits>
 #include <future>
 #include <list>
 #include <nlohmann/json.hpp>
@@ -163,6 +165,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void read() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
+    // Beast checks Content-Length against the body limit while it parses the header (1 MB by
+    // default): the limit is set once the route is known, in on_header.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(std::chrono::seconds(30));
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
@@ -175,12 +180,8 @@ class Session : public std::enable_shared_from_this<Session> {
     api_request_ = shared_->api && shared_->api->owns(target.substr(0, target.find('?')));
     uint64_t limit = api_request_ ? shared_->api->body_limit(header) : 64 * 1024;
     if (parser_->content_length() && *parser_->content_length() > limit) {
-      if (api_request_) {
-        auto res = shared_->api->too_large(header);
-        res.keep_alive(false);  // the body is not read: the connection cannot carry on
-        return send(std::move(res));
-      }
-      return send(text_response(header, http::status::payload_too_large, "Request body too large.\n"));
+      if (api_request_) return refuse(shared_->api->too_large(header));
+      return refuse(text_response(header, http::status::payload_too_large, "Request body too large.\n"));
     }
     parser_->body_limit(limit);
     // Uploads may take a while on a slow link; the header timeout does not apply to the body.
@@ -189,11 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::body_limit && api_request_) {
-      auto res = shared_->api->too_large(parser_->get());
-      res.keep_alive(false);
-      return send(std::move(res));
-    }
+    if (ec == http::error::body_limit && api_request_) return refuse(shared_->api->too_large(parser_->get()));
     if (ec) return close();
     request_ = parser_->release();
     if (api_request_) return hand_to_api();
@@ -216,6 +213,32 @@ class Session : public std::enable_shared_from_this<Session> {
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  // Answers a request whose body is not read (too large), then reads and drops what the client
+  // still sends for a few seconds before closing, as nginx's lingering close does: closing with
+  // unread bytes makes the kernel reset the connection, and the client would lose the answer.
+  template <class Body>
+  void refuse(http::response<Body>&& res) {
+    res.keep_alive(false);
+    auto sp = std::make_shared<http::response<Body>>(std::move(res));
+    response_ = sp;
+    http::async_write(stream_, *sp, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->response_.reset();
+      self->close();
+      if (ec) return;
+      self->stream_.expires_after(std::chrono::seconds(5));
+      self->drain(64u << 20);
+    });
+  }
+
+  void drain(size_t budget) {
+    auto scratch = std::make_shared<std::array<char, 65536>>();
+    stream_.async_read_some(net::buffer(*scratch), [self = shared_from_this(), scratch, budget](beast::error_code ec,
+                                                                                               std::size_t n) {
+      if (ec || n >= budget) return;
+      self->drain(budget - n);
+    });
   }
 
   // The header through Beast, the body straight from the page cache with sendfile (as nginx does).

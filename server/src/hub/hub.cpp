@@ -48,6 +48,13 @@ void housekeeping(HubRuntime& hub) {
   hub.sites.clear_stale_staging(24h);
 }
 
+// What URLs start with when --public-url is not given: this hub's own address.
+std::string default_public_url(const HubOptions& o, uint16_t port) {
+  std::string host = o.listen == "0.0.0.0" || o.listen == "::" ? std::string("127.0.0.1") : o.listen;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 HubRuntime::HubRuntime(HubOptions o, BlobStore b, runner::TargetChoice t)
@@ -75,9 +82,7 @@ Result<std::unique_ptr<HubRuntime>> open_hub(HubOptions o) {
   if (o.work_dir.empty()) o.work_dir = o.data_dir / "work";
   fs::create_directories(o.work_dir, ec);
   ::chmod(o.work_dir.c_str(), 0700);  // builds' sources are private
-  if (o.public_url.empty())
-    o.public_url = "http://" + (o.listen == "0.0.0.0" || o.listen == "::" ? std::string("127.0.0.1") : o.listen) + ":" +
-                   std::to_string(o.port);
+  if (o.public_url.empty() && !o.serve_http) o.public_url = default_public_url(o, o.port);
   while (!o.public_url.empty() && o.public_url.back() == '/') o.public_url.pop_back();
 
   auto conn = db::Connection::open(o.database);
@@ -125,6 +130,11 @@ int run_hub(HubRuntime& hub, const std::function<void(uint16_t)>& ready) {
       return 1;
     }
     server = std::move(started.value());
+    if (hub.options.public_url.empty()) {
+      // Known only now when the port was 0 (any free port).
+      hub.options.public_url = default_public_url(hub.options, server->port());
+      hub.urls.public_url = hub.options.public_url;
+    }
     server_thread = std::thread([&] { server->run(); });
   }
 

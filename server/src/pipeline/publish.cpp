@@ -71,12 +71,12 @@ Result<PublishPlan> plan_publish(const PublishRequest& request, const PipelineEn
   auto settings = settings::load_workspace_settings(request.folder);
   if (!settings) return settings.error();
   plan.settings = settings.value();
+  for (const auto& w : plan.settings.warnings) emit(log_event("snapshot", "warning: " + w));
   auto layers = request.target_layers;
   layers.push_back(runner::target_from_environment());
   auto target = runner::choose_target(layers, plan.settings);
   if (!target) return target.error();
   plan.target = std::move(target.value());
-  for (const auto& w : plan.settings.warnings) emit(log_event("snapshot", "warning: " + w));
 
   emit(stage_event("snapshot", "reading " + request.folder.filename().string(), 0));
   plan.snapshot_at_ms = now_ms();
