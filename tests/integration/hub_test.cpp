@@ -3,6 +3,8 @@
 // every bad input of the API, users kept apart, the token in no output, log or state file.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <thread>
 
 #include "support/hub_world.h"
@@ -393,4 +395,71 @@ TEST_CASE("hub migrate: hubs that start together apply the schema once") {
   CHECK(has(bad.err, "database is unavailable"));
   auto none = run_command({binary_path(), "hub", "migrate"}, {{"STUDYHUB_HUB_DATABASE_URL", ""}});
   CHECK(none.status == 2);
+}
+
+TEST_CASE("hub behind nginx with deploy/nginx/studyhub-hub.conf: publish through it, events stream line by line, sites served from the data folder") {
+  REQUIRE_MESSAGE(fs::exists("/usr/sbin/nginx"), "nginx is needed (scripts/setup installs it)");
+  // nginx's port first: the hub's public URL is nginx's.
+  int port = 0;
+  {
+    ChildProcess probe({"python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"});
+    probe.close_stdin();
+    port = std::stoi(probe.read_stdout(5s));
+    probe.wait(5s);
+  }
+  std::string front = "http://127.0.0.1:" + std::to_string(port);
+  HubWorld w({"--public-url", front});
+  std::string hub_port = w.hub->url().substr(w.hub->url().rfind(':') + 1);
+  std::string conf = read_file(fs::path(STUDYHUB_SOURCE_DIR) / "deploy/nginx/studyhub-hub.conf");
+  auto replace = [&](const std::string& from, const std::string& to) {
+    size_t n = 0;
+    for (size_t at; (at = conf.find(from)) != std::string::npos; ++n) conf.replace(at, from.size(), to);
+    REQUIRE_MESSAGE(n > 0, from);
+  };
+  replace("/var/lib/studyhub-hub", w.data);
+  replace("127.0.0.1:8090", "127.0.0.1:" + hub_port);
+  replace("listen 80;", "listen 127.0.0.1:" + std::to_string(port) + ";");
+  fs::path dir = w.root / "nginx";
+  fs::create_directories(dir / "tmp");
+  std::string t = (dir / "tmp").string();
+  write_file(dir / "nginx.conf", std::string(::getuid() == 0 ? "user root;\n" : "") + "worker_processes 1; daemon off; pid " +
+                                     (dir / "nginx.pid").string() + "; error_log " + (dir / "error.log").string() +
+                                     ";\nevents { worker_connections 64; }\nhttp { access_log off; include /etc/nginx/mime.types; "
+                                     "client_body_temp_path " + t + "; proxy_temp_path " + t + "; fastcgi_temp_path " + t +
+                                     "; uwsgi_temp_path " + t + "; scgi_temp_path " + t + ";\n" + conf + "\n}\n");
+  ChildProcess nginx({"/usr/sbin/nginx", "-c", (dir / "nginx.conf").string(), "-p", dir.string()});
+  for (int i = 0; i < 100 && http_get(front + "/").status == 0; ++i) std::this_thread::sleep_for(50ms);
+  REQUIRE(http_get(front + "/").status == 200);
+
+  // A build that takes a few seconds, logging as it goes.
+  std::string slow;
+  for (int i = 1; i <= 6; ++i)
+    slow += "console.error('step " + std::to_string(i) + "');\nAtomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);\n";
+  fs::path app = w.npm_site("fronted", "Behind nginx", slow);
+  ChildProcess publish({binary_path(), "publish", "--json", "--target", "hub", "--hub-url", front, app.string()},
+                       {{"STUDYHUB_SANDBOX_HOME", w.state}, {"STUDYHUB_SANDBOX_HUB_TOKEN", w.token}});
+  // The first build lines arrive through nginx while the build is still running.
+  std::string out;
+  auto started = std::chrono::steady_clock::now();
+  while (!has(out, "step 1") && std::chrono::steady_clock::now() - started < 60s) out += publish.read_stdout(100ms);
+  REQUIRE(has(out, "step 1"));
+  CHECK_FALSE(has(out, "step 6"));
+  while (!publish.stdout_eof()) out += publish.read_stdout(200ms);
+  REQUIRE(publish.wait(60s) == 0);
+  std::string last = out.substr(0, out.size() - 1);
+  json result = json::parse(last.substr(last.rfind('\n') + 1));
+  CHECK(result["url"] == front + "/s/ada/fronted/");
+  check_site_loads(result["url"].get<std::string>(), "Behind nginx");
+  auto immutable = http_get(result["immutableUrl"].get<std::string>());
+  CHECK(immutable.status == 200);
+  CHECK(has(immutable.headers["cache-control"], "immutable"));
+  // Nothing but sites and versions is served from the data folder.
+  CHECK(http_get(front + "/blobs.git/HEAD").status == 404);
+  CHECK(http_get(front + "/s/../blobs.git/HEAD").status == 404);
+  CHECK(http_get(front + "/work/").status == 404);
+  // nginx serves the sites itself: they stay up while the hub is down.
+  w.hub->terminate();
+  CHECK(has(http_get(front + "/s/ada/fronted/").body, "Behind nginx"));
+  ::kill(nginx.pid(), SIGQUIT);
+  nginx.wait(5s);
 }

@@ -276,6 +276,7 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
     outcome.kind = JobOutcome::Kind::ready;
     outcome.reused = true;
   } else {
+    stop_orphaned_worker_builds(hub_);  // a dead worker's build on this machine must not share the folder
     auto staging = hub_.sites.new_staging(id_);
     if (!staging) {
       finish_with(staging.error());
