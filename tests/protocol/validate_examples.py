@@ -7,6 +7,7 @@ Exit status 0 when everything validates; prints one line per problem otherwise.
 """
 import json
 import pathlib
+import re
 import sys
 
 import warnings
@@ -85,8 +86,62 @@ for path in examples:
             else:
                 validate(message["result"], schema, where + f" ({method} result)")
 
+# The hub's HTTP contract: every request and response body an example shows, against the schema it
+# names ("schema" on the request or the response; NDJSON lines against the response's schema).
+# Variables like ${tree:site} stand in for ids the replay computes: a well-formed value replaces them.
+hub_root = root / "hub"
+hub_examples = sorted((hub_root / "examples").glob("*.json")) if hub_root.exists() else []
+hub_schemas = {p.name: json.loads(p.read_text()) for p in (hub_root / "schemas").glob("*.json")} if hub_root.exists() else {}
+for schema_name, schema in hub_schemas.items():
+    try:
+        jsonschema.Draft7Validator.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        problems.append(f"hub/schemas/{schema_name}: not a valid draft-07 schema: {e.message}")
+
+
+def stand_ins(value):
+    text = json.dumps(value)
+    text = re.sub(r"\$\{(oid|tree):[^}]*\}", "0" * 40, text)
+    text = re.sub(r"\$\{hub\}", "https://hub.example.com", text)
+    text = re.sub(r"\$\{[a-zA-Z]+\}", "1", text)
+    text = re.sub(r"\$\{content:[^}]*\}", "x", text)
+    return json.loads(text)
+
+
+def validate_hub(instance, schema_name, where):
+    global checked
+    schema = hub_schemas.get(schema_name)
+    if schema is None:
+        problems.append(f"{where}: no schema protocol/hub/schemas/{schema_name}")
+        return
+    checked += 1
+    resolver = jsonschema.RefResolver(base_uri=schema.get("$id", ""), referrer=schema,
+                                      store={s.get("$id", n): s for n, s in hub_schemas.items()})
+    for error in jsonschema.Draft7Validator(schema, resolver=resolver).iter_errors(stand_ins(instance)):
+        problems.append(f"{where}: {error.message} at {list(error.absolute_path)}")
+
+
+for path in hub_examples:
+    example = json.loads(path.read_text())
+    for i, exchange in enumerate(example.get("exchanges", [])):
+        where = f"hub/examples/{path.name} exchange {i}"
+        request, response = exchange["request"], exchange["response"]
+        if "schema" in request and "json" in request:
+            validate_hub(request["json"], request["schema"], where + " (request)")
+        if "schema" in response:
+            if "json" in response:
+                validate_hub(response["json"], response["schema"], where + " (response)")
+            for j, line in enumerate(response.get("ndjson", [])):
+                full = {"seq": j + 1, "time": "2026-11-30T09:00:00.000Z", "stage": "build", "message": "m", "percent": 20}
+                full.update(line)
+                validate_hub(full, response["schema"], where + f" (event line {j})")
+        if response.get("status", 200) >= 400 and "json" in response:
+            validate_hub(response["json"], "error.json", where + " (error)")
+if hub_root.exists() and not hub_examples:
+    problems.append("no hub examples found")
+
 for p in problems:
     print(p)
-print(f"protocol examples: {checked} messages checked against their schemas in {len(examples)} "
+print(f"protocol examples: {checked} messages checked against their schemas in {len(examples) + len(hub_examples)} "
       f"examples, {len(problems)} problems")
 sys.exit(1 if problems else 0)
