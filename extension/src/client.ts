@@ -5,12 +5,17 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as rpc from 'vscode-jsonrpc/node';
 import {
+  HubParams,
   ListResult,
   LogMessageParams,
   PublishDiagnosticsParams,
   PublishParams,
   PublishResult,
+  RollbackParams,
+  RollbackResult,
+  SiteParams,
   TargetOptions,
+  UnpublishResult,
   WorkDoneProgress,
 } from './protocol';
 
@@ -109,8 +114,17 @@ export class SandboxClient {
     }
   }
 
-  list(): Promise<ListResult> {
-    return this.request<ListResult>('sandbox/list', {});
+  // The hub's sites are listed too when `hub` is given (or set in the session's options).
+  list(hub?: HubParams): Promise<ListResult> {
+    return this.request<ListResult>('sandbox/list', hub ? { hub } : {});
+  }
+
+  rollback(params: RollbackParams): Promise<RollbackResult> {
+    return this.request<RollbackResult>('sandbox/rollback', params);
+  }
+
+  unpublish(params: SiteParams): Promise<UnpublishResult> {
+    return this.request<UnpublishResult>('sandbox/unpublish', params);
   }
 
   status(): Promise<unknown> {

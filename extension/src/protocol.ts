@@ -1,7 +1,7 @@
 // The JSON-RPC contract of studyhub-sandbox serve, as TypeScript types (protocol/README.md and
 // protocol/schemas are the source; the tests validate what this side sends against the schemas).
 
-export type Target = 'local' | 'docker-run';
+export type Target = 'local' | 'docker-run' | 'hub';
 
 export interface DockerRunParams {
   url?: string;
@@ -9,9 +9,15 @@ export interface DockerRunParams {
   image?: string;
 }
 
+export interface HubParams {
+  url?: string;
+  token?: string; // kept in SecretStorage; never logged
+}
+
 export interface TargetOptions {
   target?: Target;
   dockerRun?: DockerRunParams;
+  hub?: HubParams;
 }
 
 export interface PublishParams extends TargetOptions {
@@ -31,6 +37,10 @@ export interface PublishResult {
   durationMs: number;
   name: string;
   folder: string;
+  target: Target;
+  deploymentId?: number; // hub target
+  uploadedFiles?: number;
+  uploadedBytes?: number;
 }
 
 export interface Diagnostic {
@@ -59,8 +69,41 @@ export interface PublishedSite {
   history: string[];
 }
 
+export interface HubSite {
+  name: string;
+  url: string;
+  immutableUrl: string;
+  snapshotId: string;
+  publishedAt: string;
+  history: string[];
+}
+
 export interface ListResult {
   sites: PublishedSite[];
+  hub?: { url: string; sites: HubSite[]; error?: string };
+}
+
+// sandbox/rollback and sandbox/unpublish: on the hub with target 'hub', else on this machine.
+export interface SiteParams {
+  name: string;
+  target?: 'local' | 'hub';
+  hub?: HubParams;
+}
+export interface RollbackParams extends SiteParams {
+  snapshotId?: string;
+}
+export interface RollbackResult {
+  name: string;
+  url: string;
+  immutableUrl: string;
+  snapshotId: string;
+  publishedAt: string;
+  target: 'local' | 'hub';
+}
+export interface UnpublishResult {
+  name: string;
+  target: 'local' | 'hub';
+  removed: true;
 }
 
 // LSP types the server sends.

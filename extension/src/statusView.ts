@@ -45,6 +45,7 @@ export function render(state: PublishState): StatusView {
 function queuedLabel(message: string): string {
   const ahead = /queued: (\d+) publish/.exec(message);
   if (ahead) return `Queued (${ahead[1]} ahead)`;
+  if (message.startsWith('queued on ')) return 'Queued on the hub';
   return 'Waiting for another publish';
 }
 
@@ -54,7 +55,7 @@ export function nextState(folder: string, progress: WorkDoneProgress, previous: 
   const percent = progress.percentage ?? ('percent' in previous ? previous.percent : 0);
   const message = progress.message ?? '';
   if (progress.kind === 'end') return previous;
-  if (/^(queued:|waiting for another publish)/.test(message)) return { kind: 'queued', folder, message, percent };
+  if (/^(queued:|queued on |waiting for another publish)/.test(message)) return { kind: 'queued', folder, message, percent };
   const stage = /^(snapshot|build|upload|download|extract|publish): /.exec(message);
   if (stage) return { kind: 'publishing', folder, stage: stage[1], message: message.slice(stage[0].length), percent };
   return { kind: 'publishing', folder, stage: previous.kind === 'publishing' ? previous.stage : 'starting', message, percent };

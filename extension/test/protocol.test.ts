@@ -109,9 +109,49 @@ describe('what this client sends', () => {
       ),
       /cannot connect to 127\.0\.0\.1:9/,
     );
+    // The hub target: nothing listens there, so it fails after its retries, but what went out is checked.
+    await assert.rejects(
+      client.publish({ folder: scratch.staticSite('r', 'R'), target: 'hub', hub: { url: 'http://127.0.0.1:9', token: 'shub_x' } }, () => undefined),
+      /cannot reach the hub at 127\.0\.0\.1:9/,
+    );
     await client.list();
+    const withHub = await client.list({ url: 'http://127.0.0.1:9', token: 'shub_x' });
+    assert.match(withHub.hub?.error ?? '', /cannot reach the hub/);
+    await assert.rejects(client.rollback({ name: 'p-site' }), /no earlier version/); // one version only
     const methods = sent.map(([m]) => m);
-    for (const method of ['initialize', 'sandbox/publish', 'sandbox/list']) assert.ok(methods.includes(method), method);
+    for (const method of ['initialize', 'sandbox/publish', 'sandbox/list', 'sandbox/rollback']) assert.ok(methods.includes(method), method);
+    for (const [method, params] of sent) {
+      if (NO_PARAMS.has(method)) continue;
+      const validate = schemaFor(method, 'params');
+      assert.ok(validate, `no schema for ${method}`);
+      assert.ok(validate(params), `${method}: ${ajv.errorsText(validate.errors)}`);
+    }
+  });
+});
+
+describe('site lifecycle requests', () => {
+  test('rollback and unpublish params validate against the schemas, and answer as documented', async (t) => {
+    const sent: Array<[string, unknown]> = [];
+    const scratch = new Scratch();
+    const client = await SandboxClient.start(scratch.options({ onSend: (method, params) => sent.push([method, params]) }));
+    t.after(async () => {
+      await client.stop();
+      scratch.cleanup();
+    });
+    const site = scratch.staticSite('life', 'One');
+    const first = await client.publish({ folder: site, name: 'life' }, () => undefined);
+    scratch.write('life/index.html', '<h1>Two</h1>');
+    await client.publish({ folder: site, name: 'life' }, () => undefined);
+    const back = await client.rollback({ name: 'life', target: 'local' });
+    assert.equal(back.snapshotId, first.snapshotId);
+    assert.equal(back.target, 'local');
+    assert.match(await (await fetch(back.url)).text(), /One/);
+    const gone = await client.unpublish({ name: 'life' });
+    assert.deepEqual(gone, { name: 'life', target: 'local', removed: true });
+    assert.equal((await fetch(back.url)).status, 404);
+    await assert.rejects(client.unpublish({ name: 'life' }), /no published sandbox named life/);
+    const methods = sent.map(([m]) => m);
+    for (const method of ['sandbox/rollback', 'sandbox/unpublish']) assert.ok(methods.includes(method), method);
     for (const [method, params] of sent) {
       if (NO_PARAMS.has(method)) continue;
       const validate = schemaFor(method, 'params');

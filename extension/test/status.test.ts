@@ -17,6 +17,8 @@ test('each state renders its text, tooltip and click action', () => {
     render({ kind: 'queued', folder: 'app', message: 'waiting for another publish on this machine to finish', percent: 0 }).text,
     '$(watch) Waiting for another publish',
   );
+  assert.equal(render({ kind: 'queued', folder: 'app', message: 'queued: 3 publishes ahead on hub.example.com', percent: 10 }).text, '$(watch) Queued (3 ahead)');
+  assert.equal(render({ kind: 'queued', folder: 'app', message: 'queued on hub.example.com', percent: 10 }).text, '$(watch) Queued on the hub');
   const published = render({ kind: 'published', name: 'app', url: 'http://127.0.0.1:1/s/app/' });
   assert.equal(published.text, '$(globe) Published');
   assert.equal(published.command, 'openUrl');
@@ -36,6 +38,13 @@ test('progress moves the state: stages, queue, a report without a percentage kee
   s = nextState('app', { kind: 'report', message: 'upload: sending 12 KB to host' }, s);
   assert.equal(s.kind === 'publishing' && s.stage, 'upload');
   assert.equal(s.kind === 'publishing' && s.percent, 20);
+  // The hub target: uploading, queued there with a position, then its build.
+  s = nextState('app', { kind: 'report', message: 'upload: sending 3 files: 1.2 MB of 4.5 MB', percentage: 15 }, s);
+  assert.deepEqual(s.kind === 'publishing' && [s.stage, s.percent], ['upload', 15]);
+  s = nextState('app', { kind: 'report', message: 'queued: 0 publishes ahead on hub.example.com', percentage: 30 }, s);
+  assert.equal(s.kind, 'queued');
+  s = nextState('app', { kind: 'report', message: 'build: building on hub.example.com', percentage: 30 }, s);
+  assert.equal(s.kind === 'publishing' && s.stage, 'build');
   const end = nextState('app', { kind: 'end', message: 'published http://x' }, s);
   assert.equal(end, s, 'the end is rendered by the result, not the progress');
 });

@@ -55,6 +55,11 @@ let browser;
 let page;
 let runner;
 let runnerLog = '';
+let hub;
+let hubWorker;
+let hubLog = '';
+let pgDir;
+let context;
 const userSettings = { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'workbench.tips.enabled': false };
 let failed = false;
 
@@ -112,25 +117,29 @@ async function main() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  page = await context.newPage();
   await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}`);
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   log('workbench ready');
 
   const statusBar = () => page.locator('#workbench\\.parts\\.statusbar').innerText().catch(() => '');
   // The palette lists what is registered when it opens: retry until the command is there.
+  // The row is clicked, not Enter: the palette lists recently used commands first, and a fuzzy match
+  // ("Show Published Sandboxes" for "Publish Sandbox") may come before the one meant.
   const runCommand = async (title) => {
-    await until(`"${title}" in the command palette`, 30_000, async () => {
+    const row = await until(`"${title}" in the command palette`, 30_000, async () => {
       await page.keyboard.press('F1');
       const input = page.locator('.quick-input-widget input');
       await input.waitFor({ timeout: 10_000 });
       await input.fill(`>${title}`);
-      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-      if (await row.waitFor({ timeout: 2_000 }).then(() => true, () => false)) return true;
+      const found = page.locator('.quick-input-list .monaco-list-row', { has: page.getByText(title, { exact: true }) }).first();
+      if (await found.waitFor({ timeout: 2_000 }).then(() => true, () => false)) return found;
       await page.keyboard.press('Escape');
-      return false;
+      return undefined;
     });
-    await page.keyboard.press('Enter');
+    await row.click();
   };
   // Activated on a folder with a package.json: the idle item shows.
   await until('the idle status-bar item', 60_000, async () => /Publish/.test(await statusBar()));
@@ -164,6 +173,34 @@ async function main() {
   const js = await (await fetch(url + script[1])).text();
   if (!js.includes('Hello from a Studyhub sandbox')) throw new Error('the script is not the app bundle');
   log('the page and its script load from the URL');
+
+  // 1b. In code-server the user's browser is not on the server's machine: "Copy URL" and "Open"
+  // give the forwarded address (vscode.env.asExternalUri), and it serves the page.
+  const hostPort = new URL(url).port;
+  await page.locator('.notifications-toasts .monaco-button', { hasText: 'Copy URL' }).first().click();
+  const copied = await until('the copied URL', 10_000, async () => {
+    const text = await page.evaluate(() => navigator.clipboard.readText()).catch(() => '');
+    return text.startsWith('http') ? text : undefined;
+  });
+  log(`Copy URL gave ${copied}`);
+  if (copied === url || !copied.includes(`/proxy/${hostPort}/`)) throw new Error(`Copy URL did not give a forwarded address: ${copied}`);
+  const forwardedHtml = await (await fetch(copied)).text();
+  if (!forwardedHtml.includes('<div id="root">')) throw new Error(`the forwarded URL does not serve the page: ${forwardedHtml.slice(0, 200)}`);
+  const forwardedScript = /src="\.\/(assets\/[^"]+\.js)"/.exec(forwardedHtml)[1];
+  if (!(await (await fetch(new URL(forwardedScript, copied))).text()).includes('Hello from a Studyhub sandbox'))
+    throw new Error('the script does not load through the forwarded address');
+  const opened = context.waitForEvent('page', { timeout: 20_000 });
+  await runCommand('Studyhub: Show Published Sandboxes');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'hello-vite' }).first().click();
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open' }).first().click();
+  // code-server asks before it opens an outside link; the forwarded one is its own.
+  await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Open' }).first().click({ timeout: 3_000 }).catch(() => undefined);
+  const tab = await opened;
+  await tab.waitForLoadState('domcontentloaded');
+  log(`Open went to ${tab.url()}`);
+  if (!tab.url().includes(`/proxy/${hostPort}/`)) throw new Error(`Open did not use the forwarded address: ${tab.url()}`);
+  await tab.waitForSelector('#root', { timeout: 10_000, state: 'attached' });
+  await tab.close();
 
   // 2. Break the sample: the error shows in the Problems panel at its file and line.
   const app = path.join(workspace, 'src/App.jsx');
@@ -232,12 +269,150 @@ async function main() {
     .map((f) => readFileSync(f, 'utf8'))].join('\n');
   if (logs.includes(token)) throw new Error('the docker-run token appears in a log');
   log('published through the docker-run target; the token is in no log');
+
+  // 4. The team's hub: PostgreSQL, `hub serve` with no build worker yet (so the queue shows), a user.
+  const hubBin = path.join(extensionRoot, 'server/studyhub-sandbox');
+  pgDir = mkdtempSync(path.join(tmpdir(), 'studyhub-e2e-pg-'));
+  const asPostgres = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+  const pgBin = readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin`).at(-1);
+  if (asPostgres.length) execFileSync('chown', ['postgres', pgDir]);
+  const pg = (args) => execFileSync(asPostgres[0] ?? args[0], [...asPostgres.slice(1), ...(asPostgres.length ? args : args.slice(1))], { stdio: 'pipe' });
+  pg([`${pgBin}/initdb`, '-D', `${pgDir}/data`, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  pg([`${pgBin}/pg_ctl`, '-D', `${pgDir}/data`, '-o', `-k ${pgDir} -c listen_addresses=''`, '-l', `${pgDir}/log`, '-w', 'start']);
+  const database = `host=${pgDir} user=postgres dbname=postgres`;
+  const hubData = path.join(scratch, 'hub-data');
+  hub = spawn(hubBin, ['--log-level', 'info', 'hub', 'serve', '--database', database, '--data', hubData, '--port', '0', '--workers', '0'], {
+    env: env(), stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let hubOut = '';
+  hub.stdout.on('data', (d) => (hubOut += d));
+  hub.stderr.on('data', (d) => (hubLog += d));
+  const hubUrl = (await until('the hub to listen', 20_000, async () => /hub listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(hubOut)))[1];
+  const hubToken = execFileSync(hubBin, ['hub', 'user', 'add', 'ada', '--database', database], { env: env() }).toString().trim();
+  log(`hub at ${hubUrl}`);
+  await runCommand('Studyhub: Set Hub Access Token');
+  const hubTokenInput = page.locator('.quick-input-widget input[type="password"]');
+  await hubTokenInput.waitFor({ timeout: 10_000 });
+  await hubTokenInput.fill(hubToken);
+  await page.keyboard.press('Enter');
+  await until('the hub token to be saved', 10_000, async () =>
+    /Hub access token saved/.test(await page.locator('.notifications-toasts').innerText().catch(() => '')));
+  await runCommand('Preferences: Open User Settings (JSON)');
+  await page.locator('.monaco-editor textarea').first().waitFor({ timeout: 20_000 });
+  await sleep(500);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(JSON.stringify({ ...userSettings, 'studyhubSandbox.target': 'hub', 'studyhubSandbox.hub.url': hubUrl }));
+  await page.keyboard.press('Control+S');
+  writeFileSync(app, original.replace('export default', '// on the hub, first\nexport default'));
+  await sleep(1000);
+  const clearToasts = () =>
+    page.locator('.notifications-toasts .codicon-notifications-clear-all, .notifications-toasts .codicon-close').first().click().catch(() => undefined);
+  await clearToasts();
+  await runCommand('Studyhub: Publish Sandbox');
+  const hubSeen = new Set();
+  await until('the hub publish to be queued', 60_000, async () => {
+    const text = await statusBar();
+    const ours = /(Publishing: \w+|Queued[^\n]*|Published|Publish failed)/.exec(text);
+    if (ours) hubSeen.add(ours[1]);
+    if (/Publish failed/.test(text)) throw new Error(`the hub publish failed: ${text}`);
+    return /Queued/.test(text);
+  });
+  await page.screenshot({ path: path.join(artifacts, 'hub-queued.png') });
+  // A build worker joins the team: the queued deployment builds.
+  hubWorker = spawn(hubBin, ['--log-level', 'info', 'hub', 'worker', '--database', database, '--data', hubData], {
+    env: env(), stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  hubWorker.stderr.on('data', (d) => (hubLog += d));
+  await until('the hub publish to say Published', 300_000, async () => {
+    const text = await statusBar();
+    const ours = /(Publishing: \w+|Queued[^\n]*|Published|Publish failed)/.exec(text);
+    if (ours) hubSeen.add(ours[1]);
+    if (/Publish failed/.test(text)) throw new Error(`the hub publish failed: ${text}`);
+    return /Published/.test(text);
+  });
+  log(`status bar on the hub: ${[...hubSeen].join(' → ')}`);
+  for (const want of ['Publishing: upload', 'Queued', 'Publishing: build'])
+    if (![...hubSeen].some((s) => s.startsWith(want))) throw new Error(`never saw "${want}" in the status bar`);
+  const hubToast = await until('the notification with the hub URL', 20_000, async () => {
+    const text = await page.locator('.notifications-toasts').innerText().catch(() => '');
+    return new RegExp(`Published hello-vite: (${hubUrl.replace(/[.]/g, '\\.')}/s/ada/hello-vite/)`).exec(text);
+  });
+  const hubSiteUrl = hubToast[1];
+  await sleep(800);
+  await page.screenshot({ path: path.join(artifacts, 'hub-published.png') });
+  const hubHtml = await (await fetch(hubSiteUrl)).text();
+  const hubScript = /src="\.\/(assets\/[^"]+\.js)"/.exec(hubHtml);
+  if (!hubHtml.includes('<div id="root">') || !hubScript) throw new Error('the hub does not serve the app');
+  if (!(await (await fetch(hubSiteUrl + hubScript[1])).text()).includes('Hello from a Studyhub sandbox'))
+    throw new Error('the app script does not load from the hub');
+  log(`published on the hub at ${hubSiteUrl}; the page and its script load`);
+
+  // 5. A second version, then "Roll Back Sandbox…" to the first.
+  writeFileSync(app, original.replace('Hello from a Studyhub sandbox', 'Hello from the second version'));
+  await clearToasts();
+  await runCommand('Studyhub: Publish Sandbox');
+  await until('the second hub publish to start', 30_000, async () => !/Published/.test(await statusBar()));
+  await until('the second hub publish to say Published', 240_000, async () => /Published/.test(await statusBar()));
+  const secondScript = /src="\.\/(assets\/[^"]+\.js)"/.exec(await (await fetch(hubSiteUrl)).text())[1];
+  if (!(await (await fetch(hubSiteUrl + secondScript)).text()).includes('Hello from the second version')) throw new Error('the second version is not served');
+  await clearToasts();
+  await runCommand('Studyhub: Roll Back Sandbox…');
+  await page.locator('.quick-input-widget input').fill(new URL(hubUrl).host);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'hello-vite' }).first().click();
+  await page.locator('.quick-input-list .monaco-list-row').nth(1).click(); // the version before the current
+  await until('the rollback notification', 20_000, async () =>
+    /Rolled hello-vite back/.test(await page.locator('.notifications-toasts').innerText().catch(() => '')));
+  const rolledScript = /src="\.\/(assets\/[^"]+\.js)"/.exec(await (await fetch(hubSiteUrl)).text())[1];
+  if (!(await (await fetch(hubSiteUrl + rolledScript)).text()).includes('Hello from a Studyhub sandbox')) throw new Error('the rollback did not bring back the first version');
+  log('rolled the hub site back to its first version from the palette');
+
+  // 6. A broken build on the hub: its error in the Problems panel, at its line.
+  writeFileSync(app, lines.join('\n'));
+  await clearToasts();
+  await runCommand('Studyhub: Publish Sandbox');
+  await until('the broken hub publish to say Publish failed', 240_000, async () => /Publish failed/.test(await statusBar()));
+  await runCommand('View: Focus Problems');
+  await until('the hub build error in the Problems panel', 20_000, async () => {
+    const text = await page.locator('.markers-panel').innerText().catch(() => '');
+    return text.includes('App.jsx') && new RegExp(`\\[Ln ${brokenLine}, Col \\d+\\]`).test(text);
+  });
+  await page.screenshot({ path: path.join(artifacts, 'hub-problems.png') });
+  log('the hub build error shows in the Problems panel at its line');
+
+  // 7. "Unpublish Sandbox…" with its confirmation.
+  writeFileSync(app, original);
+  await clearToasts();
+  await runCommand('Studyhub: Unpublish Sandbox…');
+  await page.locator('.quick-input-widget input').fill(new URL(hubUrl).host);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'hello-vite' }).first().click();
+  await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Unpublish' }).first().click();
+  await until('the hub site to be gone', 20_000, async () => (await fetch(hubSiteUrl)).status === 404);
+  log('unpublished the hub site from the palette');
+  const allLogs = [hubLog, ...readdirSync(path.join(scratch, 'user/logs'), { recursive: true })
+    .map((f) => path.join(scratch, 'user/logs', f))
+    .filter((f) => statSync(f).isFile())
+    .map((f) => readFileSync(f, 'utf8'))].join('\n');
+  if (allLogs.includes(hubToken)) throw new Error('the hub token appears in a log');
   log(`screenshots in ${artifacts}`);
 }
 
 async function cleanup() {
   await browser?.close().catch(() => undefined);
   runner?.kill('SIGTERM');
+  hubWorker?.kill('SIGTERM');
+  hub?.kill('SIGTERM');
+  await sleep(hub ? 1500 : 0);
+  if (pgDir) {
+    try {
+      const asPostgres = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+      const pgBin = readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin`).at(-1);
+      const args = [`${pgBin}/pg_ctl`, '-D', `${pgDir}/data`, '-m', 'immediate', 'stop'];
+      execFileSync(asPostgres[0] ?? args[0], [...asPostgres.slice(1), ...(asPostgres.length ? args : args.slice(1))], { stdio: 'ignore' });
+    } catch {
+      // not running
+    }
+    rmSync(pgDir, { recursive: true, force: true });
+  }
   if (codeServer?.pid) {
     try {
       process.kill(-codeServer.pid, 'SIGTERM');
