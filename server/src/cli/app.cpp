@@ -113,6 +113,22 @@ int run(int argc, char** argv) {
   runner_cmd->add_option("--max-queue", runner.max_queue, "Requests that may wait for a build (default 16)")
       ->check(CLI::Range(size_t{1}, size_t{1000}));
   runner_cmd->add_option("--image", runner.images, "Accept only this image (repeatable; default: any)");
+  runner_cmd->add_option("--isolation", runner.isolation,
+                         "sandbox (default: every build in bubblewrap with limits) or none (builds run as plain "
+                         "processes of this service: only for code you trust)")
+      ->check(CLI::IsMember({"sandbox", "none"}));
+  runner_cmd->add_option("--build-network", runner.build_network,
+                         "Network for builds: install (default: the install step only), none, all "
+                         "(DOCKER_CONTAINER_NETWORK_DISABLED=true means none)")
+      ->check(CLI::IsMember({"install", "none", "all"}));
+  runner_cmd->add_option("--memory", runner.memory, "Memory of a build, e.g. 2g (else DOCKER_CONTAINER_MEMORY, else 2g)");
+  runner_cmd->add_option("--max-processes", runner.max_processes,
+                         "Processes of a build at once (else DOCKER_CONTAINER_ULIMIT_NPROC_HARD, else 512)")
+      ->check(CLI::Range(uint64_t{16}, uint64_t{1} << 20));
+  runner_cmd->add_option("--disk", runner.disk,
+                         "Size of a build's work folder, e.g. 2g (else size= of DOCKER_CONTAINER_WORK_DIR_OPTIONS, else 2g)");
+  runner_cmd->add_option("--build-user", runner.build_user,
+                         "User builds run as when the runner is root (else DOCKER_CONTAINER_USER, else nobody)");
 
   auto run_hub = add_hub_command(app);
 

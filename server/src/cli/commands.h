@@ -64,6 +64,11 @@ struct RunnerCommandOptions {
   uint64_t max_request_bytes = 16u << 20;
   size_t max_queue = 16;
   std::vector<std::string> images;  // accepted images; empty: any
+  // The sandbox (else docker-run's DOCKER_CONTAINER_* variables, else runner/sandbox.h's defaults).
+  std::string isolation = "sandbox";                   // sandbox | none
+  std::optional<std::string> build_network;            // install | none | all
+  std::optional<std::string> memory, disk, build_user;  // "2g", "512m", a user name or uid
+  std::optional<uint64_t> max_processes;
 };
 int run_runner(const RunnerCommandOptions& options);
 

@@ -52,6 +52,24 @@ class BuildGate {
     std::lock_guard lock(mutex_);
     return line_.empty() ? 0 : line_.size() - 1;
   }
+  void record(std::chrono::milliseconds took) {
+    std::lock_guard lock(mutex_);
+    recent_.push_back(took);
+    if (recent_.size() > 10) recent_.pop_front();
+  }
+  // When a refused client should come back: the builds in line (and the running one) times the
+  // recent average build time, between 1 s and 10 min.
+  int retry_after_seconds() const {
+    std::lock_guard lock(mutex_);
+    std::chrono::milliseconds average{5000};
+    if (!recent_.empty()) {
+      average = std::chrono::milliseconds(0);
+      for (auto d : recent_) average += d;
+      average /= static_cast<int>(recent_.size());
+    }
+    auto wait = average * static_cast<int>(std::max<size_t>(1, line_.size()));
+    return static_cast<int>(std::clamp<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(wait).count() + 1, 1, 600));
+  }
 
  private:
   size_t max_waiting_;
@@ -59,6 +77,7 @@ class BuildGate {
   std::condition_variable_any changed_;
   std::deque<uint64_t> line_;  // front: the running build
   uint64_t last_ = 0;
+  std::deque<std::chrono::milliseconds> recent_;  // the last builds' durations
 };
 
 struct Shared {
@@ -158,10 +177,23 @@ class Session : public std::enable_shared_from_this<Session> {
                       {"description", "studyhub-sandbox runner: the docker-run API, building on this machine"}});
     if (!authorized(req))
       return respond(req, http::status::unauthorized, error_body("access_token", "Missing or wrong access token"));
-    if (target == "/version")
+    if (target == "/version") {
+      const auto& o = shared_->options;
+      json sandbox{{"isolated", o.isolate}};
+      if (o.isolate)
+        sandbox.update({{"support", o.support.describe()},
+                        {"cgroup", o.support.cgroup},
+                        {"network", o.sandbox.network == SandboxOptions::Network::install ? "install"
+                                    : o.sandbox.network == SandboxOptions::Network::none  ? "none"
+                                                                                          : "all"},
+                        {"memoryBytes", o.support.memory_limit ? json(o.sandbox.memory_bytes) : json(nullptr)},
+                        {"maxProcesses", o.sandbox.max_processes},
+                        {"diskBytes", o.sandbox.disk_bytes}});
       return respond(req, http::status::ok,
                      {{"runner", {{"name", kServerName}, {"version", kVersion}, {"builds", "local"}}},
-                      {"queue", {{"waiting", shared_->gate.waiting()}, {"max", shared_->options.max_queue}}}});
+                      {"sandbox", sandbox},
+                      {"queue", {{"waiting", shared_->gate.waiting()}, {"max", o.max_queue}}}});
+    }
 
     json body = json::parse(req.body(), nullptr, false);
     if (!body.is_object() || !body.contains("image") || !body["image"].is_string() || !body.contains("payload"))
@@ -207,10 +239,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
 void Session::start_build(http::request<http::string_body> req, Payload payload, std::string image) {
   auto ticket = shared_->gate.enter();
-  if (!ticket)
-    return respond(req, http::status::service_unavailable,
-                   error_body("limits.queue", std::to_string(shared_->options.max_queue) +
-                                                  " builds are already waiting; try again later"));
+  if (!ticket) {
+    int retry = shared_->gate.retry_after_seconds();
+    shared_->log("POST /run 503 (queue full: " + std::to_string(shared_->options.max_queue) + " waiting; Retry-After " +
+                 std::to_string(retry) + ")");
+    auto res = json_response(http::status::service_unavailable,
+                             error_body("limits.capacity", std::to_string(shared_->options.max_queue) +
+                                                               " builds are already waiting; try again in " +
+                                                               std::to_string(retry) + " s"),
+                             req.version(), req.keep_alive());
+    res.set(http::field::retry_after, std::to_string(retry));
+    return send(std::move(res));
+  }
   {
     std::lock_guard lock(shared_->builds_mutex);
     if (shared_->stopping) stop_.request_stop();
@@ -260,12 +300,21 @@ Response Session::build(const http::request<http::string_body>& req, const Paylo
   for (const auto& f : payload.files)
     if (f.name == "package.json" || f.name == "package-lock.json") deps_key += f.name + "\n" + f.content + "\n";
   fs::path work_dir = o.state_dir / "runner" / "work" / sha256_hex(deps_key).substr(0, 24);
+  std::optional<SandboxRun> sandbox;
+  if (o.isolate)
+    // A fresh folder each time and no node_modules kept: builds of different clients never share
+    // anything a build could have planted.
+    sandbox = SandboxRun{.scratch = o.state_dir / "runner" / "jobs" / std::to_string(ticket), .cache_dir = std::nullopt,
+                         .options = o.sandbox, .support = o.support, .limits = {}};
+  auto build_started = std::chrono::steady_clock::now();
   auto run = run_local(payload, {.work_dir = work_dir,
                                  .limits = {.timeout = o.max_execution, .output_cap = o.max_output_bytes},
                                  .stop = stop,
                                  .on_log = [](std::string_view) {},
                                  .extra_env = {},
-                                 .pid_file = o.state_dir / "runner" / "build.pid"});
+                                 .pid_file = o.state_dir / "runner" / "build.pid",
+                                 .sandbox = sandbox});
+  shared_->gate.record(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - build_started));
   if (!run) {
     const Error& e = run.error();
     if (e.cancelled) return reply(http::status::service_unavailable, error_body("cancelled", "client left"), ", client left: build stopped");

@@ -1,7 +1,9 @@
 // `studyhub-sandbox runner`: the docker-run HTTP API (GET /, GET /version, POST /run) in front of
 // the local runner, so a team without Docker has a drop-in builder and the docker-run client is
 // tested against a real server. Same routes, status codes and {"error", "message"} bodies as
-// docker-run; one build at a time, a bounded queue, and a build whose client went away is stopped.
+// docker-run; every build in a sandbox with limits; one build at a time; a full queue answers 503
+// with Retry-After (from the queue and recent build times); a build whose client went away is
+// stopped.
 #pragma once
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "runner/sandbox.h"
 
 namespace studyhub::runner {
 
@@ -26,6 +29,9 @@ struct RunnerServiceOptions {
   uint64_t max_request_bytes = 16u << 20;
   size_t max_queue = 16;              // requests waiting behind the running build
   std::vector<std::string> images;    // accepted images; empty: any
+  bool isolate = true;                // every build in the sandbox (runner/sandbox.h)
+  SandboxOptions sandbox;
+  SandboxSupport support;             // probed at start
   std::function<void(const std::string& line)> access_log;  // one line per request, never a header
 };
 

@@ -79,6 +79,11 @@ Error limit_error(const ProcessOutcome& o, const ProcessLimits& limits) {
 }  // namespace
 
 Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& options) {
+  if (options.sandbox) {
+    SandboxRun run = *options.sandbox;
+    run.limits = options.limits;
+    return run_sandboxed(payload, run, options.stop, options.on_log);
+  }
   auto prepared = prepare_work_dir(options.work_dir, payload);
   if (!prepared) return prepared.error();
 
@@ -129,12 +134,13 @@ Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& optio
 
 namespace studyhub::runner {
 
-LocalRunner::LocalRunner(std::filesystem::path work_dir, ProcessLimits limits, std::filesystem::path pid_file)
-    : work_dir_(std::move(work_dir)), pid_file_(std::move(pid_file)), limits_(limits) {}
+LocalRunner::LocalRunner(std::filesystem::path work_dir, ProcessLimits limits, std::filesystem::path pid_file,
+                         std::optional<SandboxRun> sandbox)
+    : work_dir_(std::move(work_dir)), pid_file_(std::move(pid_file)), limits_(limits), sandbox_(std::move(sandbox)) {}
 
 Result<RunResult> LocalRunner::run(const Payload& payload, const RunObserver& observer) {
   return run_local(payload, {.work_dir = work_dir_, .limits = limits_, .stop = observer.stop, .on_log = observer.on_log,
-                             .extra_env = {}, .pid_file = pid_file_});
+                             .extra_env = {}, .pid_file = pid_file_, .sandbox = sandbox_});
 }
 
 }  // namespace studyhub::runner

@@ -11,6 +11,7 @@
 #include "runner/payload.h"
 #include "runner/process.h"
 #include "runner/runner.h"
+#include "runner/sandbox.h"
 
 namespace studyhub::runner {
 
@@ -21,6 +22,9 @@ struct LocalRunOptions {
   std::function<void(std::string_view line)> on_log;  // build output lines as they arrive
   std::vector<std::string> extra_env;
   std::filesystem::path pid_file;  // see ProcessSpec::pid_file
+  // Set: the build runs in the sandbox (runner/sandbox.h), in a fresh work folder of its own;
+  // work_dir then keeps only node_modules between builds (they are one folder's or one site's).
+  std::optional<SandboxRun> sandbox;
 };
 
 // Build failures are a RunResult with `error` set; an Error means the run itself could not
@@ -30,13 +34,15 @@ Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& optio
 // run_local behind the Runner interface, for the publish pipeline.
 class LocalRunner : public Runner {
  public:
-  LocalRunner(std::filesystem::path work_dir, ProcessLimits limits, std::filesystem::path pid_file);
-  std::string where() const override { return "this machine"; }
+  LocalRunner(std::filesystem::path work_dir, ProcessLimits limits, std::filesystem::path pid_file,
+              std::optional<SandboxRun> sandbox = std::nullopt);
+  std::string where() const override { return sandbox_ ? "this machine (sandboxed)" : "this machine"; }
   Result<RunResult> run(const Payload& payload, const RunObserver& observer) override;
 
  private:
   std::filesystem::path work_dir_, pid_file_;
   ProcessLimits limits_;
+  std::optional<SandboxRun> sandbox_;
 };
 
 }  // namespace studyhub::runner

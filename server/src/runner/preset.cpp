@@ -1,5 +1,7 @@
 #include "runner/preset.h"
 
+#include "runner/sandbox.h"
+
 #include <nlohmann/json.hpp>
 
 namespace studyhub::runner {
@@ -91,6 +93,9 @@ std::string build_script(const Preset& p, const ScriptParts& parts) {
   s += "  " + install + "\n";
   s += "  mkdir -p node_modules && echo \"$deps\" > node_modules/.studyhub-deps\n";
   s += "else\n  echo \"studyhub-sandbox: dependencies unchanged, npm install skipped\" >&2\nfi\n";
+  // A sandboxed build runs what comes before this line with the network (installing) and the rest
+  // without (building); a plain shell reads it as a comment.
+  s += std::string(kBuildStepMarker) + "\n";
   // Relative asset URLs, so the site works under /s/<name>/, /v/<id>/ and any nginx prefix.
   switch (p.kind) {
     case PresetKind::create_react_app:

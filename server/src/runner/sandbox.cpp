@@ -1,0 +1,501 @@
+#include "runner/sandbox.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/file_io.h"
+#include "core/text.h"
+#include "publish/links.h"
+
+namespace studyhub::runner {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string join_quoted(const std::vector<std::string>& args) {
+  std::string out;
+  for (const auto& a : args) out += (out.empty() ? "" : " ") + quote(a);
+  return out;
+}
+
+bool write_text(const fs::path& file, const std::string& text) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+// The read-only system a build sees: /usr (and the merged-/usr links), /etc, and the prefix of a
+// Node.js installed outside /usr.
+std::vector<std::string> system_binds() {
+  std::vector<std::string> a{"--ro-bind", "/usr", "/usr"};
+  for (const char* top : {"/bin", "/lib", "/lib64", "/sbin", "/lib32", "/libx32"}) {
+    std::error_code ec;
+    if (fs::is_symlink(top, ec)) {
+      a.insert(a.end(), {"--symlink", fs::read_symlink(top, ec).string(), top});
+    } else if (fs::is_directory(top, ec)) {
+      a.insert(a.end(), {"--ro-bind", top, top});
+    }
+  }
+  a.insert(a.end(), {"--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev"});
+  // Node.js (and npm) where the runner found it, when that is not under /usr.
+  if (const char* path = std::getenv("PATH")) {
+    for (const auto& dir : split_list(path, ':')) {
+      std::error_code ec;
+      fs::path node = fs::path(dir) / "node";
+      if (!fs::exists(node, ec)) continue;
+      fs::path prefix = fs::canonical(node, ec).parent_path().parent_path();
+      if (!ec && !prefix.string().starts_with("/usr") && prefix != "/") a.insert(a.end(), {"--ro-bind", prefix.string(), prefix.string()});
+      break;
+    }
+  }
+  return a;
+}
+
+std::string sandbox_path() {
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  if (const char* env = std::getenv("PATH")) {
+    for (const auto& dir : split_list(env, ':')) {
+      std::error_code ec;
+      fs::path node = fs::path(dir) / "node";
+      if (!fs::exists(node, ec)) continue;
+      fs::path bin = fs::canonical(node, ec).parent_path();
+      if (!ec && !bin.string().starts_with("/usr")) path = bin.string() + ":" + path;
+      break;
+    }
+  }
+  return path;
+}
+
+// A cgroup per build, in v2 or in v1's memory and pids hierarchies, below the runner's own cgroup.
+class BuildCgroup {
+ public:
+  // Creates it; an empty cgroup (no dirs) when the machine does not allow one.
+  static BuildCgroup create(const SandboxOptions& o, std::string* problem);
+  ~BuildCgroup() { destroy(); }
+  BuildCgroup(BuildCgroup&& other) noexcept : version_(other.version_), dirs_(std::move(other.dirs_)) { other.dirs_.clear(); }
+  BuildCgroup& operator=(BuildCgroup&&) = delete;
+
+  const std::string& version() const { return version_; }
+  bool memory() const { return memory_; }
+  bool pids() const { return pids_; }
+  // cgroup.procs files a new build process writes its pid to.
+  std::vector<std::string> procs_files() const {
+    std::vector<std::string> out;
+    for (const auto& d : dirs_) out.push_back(d + "/cgroup.procs");
+    return out;
+  }
+  bool ran_out_of_memory() const;
+  bool hit_process_limit() const;
+  void kill_all() const;
+
+ private:
+  BuildCgroup() = default;
+  void destroy();
+  std::string version_ = "none";
+  std::vector<std::string> dirs_;
+  std::string memory_dir_, pids_dir_;
+  bool memory_ = false, pids_ = false;
+};
+
+// The runner's own cgroup path in a hierarchy, from /proc/self/cgroup ("0::/x" for v2, "4:memory:/x").
+std::optional<std::string> own_cgroup(const std::string& controller) {
+  std::ifstream in("/proc/self/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string controllers = line.substr(a + 1, b - a - 1);
+    std::string path = line.substr(b + 1);
+    if (controller.empty() ? (line.starts_with("0::")) : (("," + controllers + ",").find("," + controller + ",") != std::string::npos))
+      return path == "/" ? std::string() : path;
+  }
+  return std::nullopt;
+}
+
+std::atomic<uint64_t> cgroup_counter{0};
+
+BuildCgroup BuildCgroup::create(const SandboxOptions& o, std::string* problem) {
+  BuildCgroup cg;
+  std::string name = "studyhub-build-" + std::to_string(::getpid()) + "-" + std::to_string(++cgroup_counter);
+  std::error_code ec;
+  if (fs::exists("/sys/fs/cgroup/cgroup.controllers", ec)) {
+    // v2: controllers must be enabled in the parent's subtree_control, which the kernel allows only
+    // when the parent holds no processes of its own: the runner moves into a leaf of its cgroup.
+    auto self = own_cgroup("");
+    if (!self) return cg;
+    std::string parent = "/sys/fs/cgroup" + *self;
+    std::string controllers = read_file_or_empty(parent + "/cgroup.subtree_control");
+    if (controllers.find("memory") == std::string::npos || controllers.find("pids") == std::string::npos) {
+      if (!write_text(parent + "/cgroup.subtree_control", "+memory +pids")) {
+        std::string leaf = parent + "/studyhub-runner";
+        fs::create_directory(leaf, ec);
+        if (!write_text(leaf + "/cgroup.procs", std::to_string(::getpid())) ||
+            !write_text(parent + "/cgroup.subtree_control", "+memory +pids")) {
+          if (problem) *problem = "cgroup v2: cannot enable memory and pids for the builds in " + parent;
+          return cg;
+        }
+      }
+    }
+    std::string dir = parent + "/" + name;
+    if (!fs::create_directory(dir, ec) || ec) {
+      if (problem) *problem = "cgroup v2: cannot create " + dir + " (" + ec.message() + ")";
+      return cg;
+    }
+    cg.version_ = "v2";
+    cg.dirs_.push_back(dir);
+    cg.memory_dir_ = cg.pids_dir_ = dir;
+    cg.memory_ = write_text(dir + "/memory.max", std::to_string(o.memory_bytes));
+    write_text(dir + "/memory.swap.max", "0");
+    cg.pids_ = write_text(dir + "/pids.max", std::to_string(o.max_processes));
+    return cg;
+  }
+  // v1: one directory per controller hierarchy.
+  for (const char* controller : {"memory", "pids"}) {
+    auto self = own_cgroup(controller);
+    std::string mount = std::string("/sys/fs/cgroup/") + controller;
+    if (!self || !fs::exists(mount + "/cgroup.procs", ec)) continue;
+    std::string dir = mount + *self + "/" + name;
+    if (!fs::create_directory(dir, ec) || ec) {
+      if (problem) *problem = std::string("cgroup v1: cannot create ") + dir + " (" + ec.message() + ")";
+      continue;
+    }
+    cg.dirs_.push_back(dir);
+    if (std::string(controller) == "memory") {
+      cg.memory_dir_ = dir;
+      cg.memory_ = write_text(dir + "/memory.limit_in_bytes", std::to_string(o.memory_bytes));
+      write_text(dir + "/memory.memsw.limit_in_bytes", std::to_string(o.memory_bytes));  // no swap either, where accounted
+    } else {
+      cg.pids_dir_ = dir;
+      cg.pids_ = write_text(dir + "/pids.max", std::to_string(o.max_processes));
+    }
+  }
+  if (!cg.dirs_.empty()) cg.version_ = "v1";
+  return cg;
+}
+
+bool BuildCgroup::ran_out_of_memory() const {
+  if (memory_dir_.empty()) return false;
+  std::string events = read_file_or_empty(memory_dir_ + (version_ == "v2" ? "/memory.events" : "/memory.oom_control"));
+  auto at = events.find("oom_kill ");
+  if (at != std::string::npos && std::atoll(events.c_str() + at + 9) > 0) return true;
+  return version_ == "v1" && std::atoll(read_file_or_empty(memory_dir_ + "/memory.failcnt").c_str()) > 0 &&
+         events.find("under_oom 1") != std::string::npos;
+}
+
+bool BuildCgroup::hit_process_limit() const {
+  if (pids_dir_.empty()) return false;
+  std::string events = read_file_or_empty(pids_dir_ + "/pids.events");
+  auto at = events.find("max ");
+  return at != std::string::npos && std::atoll(events.c_str() + at + 4) > 0;
+}
+
+void BuildCgroup::kill_all() const {
+  for (const auto& dir : dirs_) {
+    if (version_ == "v2" && write_text(dir + "/cgroup.kill", "1")) continue;
+    // Without cgroup.kill: signal every member until none is left (a fork bomb keeps forking).
+    for (int round = 0; round < 200; ++round) {
+      std::istringstream procs(read_file_or_empty(dir + "/cgroup.procs"));
+      bool any = false;
+      for (int pid; procs >> pid;) {
+        any = true;
+        ::kill(pid, SIGKILL);
+      }
+      if (!any) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+void BuildCgroup::destroy() {
+  if (dirs_.empty()) return;
+  kill_all();
+  for (const auto& dir : dirs_)
+    for (int i = 0; i < 100 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  dirs_.clear();
+}
+
+struct BuildUser {
+  bool drop = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+BuildUser build_user(const SandboxOptions& o) {
+  BuildUser u;
+  if (::geteuid() != 0) return u;
+  if (passwd* pw = ::getpwnam(o.build_user.c_str())) {
+    u = {true, pw->pw_uid, pw->pw_gid};
+  } else if (o.build_user.find_first_not_of("0123456789") == std::string::npos && !o.build_user.empty()) {
+    u = {true, static_cast<uid_t>(std::stoul(o.build_user)), static_cast<gid_t>(std::stoul(o.build_user))};
+  }
+  return u;
+}
+
+// The part of every bwrap: namespaces, the read-only system, no capabilities, a clean environment.
+std::vector<std::string> bwrap_common(bool share_net) {
+  std::vector<std::string> a{"bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"};
+  if (share_net) a.push_back("--share-net");
+  auto sys = system_binds();
+  a.insert(a.end(), sys.begin(), sys.end());
+  a.insert(a.end(), {"--hostname", "sandbox", "--clearenv", "--setenv", "PATH", sandbox_path(), "--setenv", "HOME", "/work",
+                     "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8", "--setenv", "npm_config_cache",
+                     "/tmp/.npm", "--setenv", "npm_config_update_notifier", "false", "--setenv", "CI", "true"});
+  for (const char* proxy : {"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+                            "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"})
+    if (const char* v = std::getenv(proxy)) a.insert(a.end(), {"--setenv", proxy, v});
+  return a;
+}
+
+// One step inside the outer sandbox: its own pid namespace (whatever it starts ends with it), no
+// new user namespaces, the work folder and /tmp, the network only when given.
+std::string inner_step(bool share_net, const std::string& script) {
+  auto a = bwrap_common(share_net);
+  a.insert(a.begin() + 2, {"--unshare-user", "--disable-userns"});
+  a.insert(a.end(), {"--bind", "/work", "/work", "--bind", "/tmp", "/tmp", "--ro-bind", "/steps", "/steps", "--chdir", "/work",
+                     "--", "/bin/sh", script});
+  return join_quoted(a);
+}
+
+}  // namespace
+
+std::string SandboxSupport::describe() const {
+  if (!bwrap) return "no sandbox (" + problem + ")";
+  std::string out = "bubblewrap";
+  if (cgroup == "none") out += ", no cgroup (memory not limited; processes limited by RLIMIT_NPROC" +
+                               std::string(drops_user ? "" : " only where the runner is not root") + ")";
+  else out += ", cgroup " + cgroup + " (" + std::string(memory_limit ? "memory" : "") +
+              (memory_limit && process_limit ? ", " : "") + (process_limit ? "processes" : "") + ")";
+  out += drops_user ? ", builds run as an unprivileged user" : ", builds run as the runner's user";
+  out += ", disk by a size-limited tmpfs";
+  return out;
+}
+
+Result<SandboxOptions::Network> parse_network(const std::string& text) {
+  if (text == "install") return SandboxOptions::Network::install;
+  if (text == "none") return SandboxOptions::Network::none;
+  if (text == "all") return SandboxOptions::Network::all;
+  return Error{"the build network must be install, none or all, not '" + text + "'"};
+}
+
+std::optional<uint64_t> parse_size(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  size_t digits = text.find_first_not_of("0123456789");
+  if (digits == 0) return std::nullopt;
+  uint64_t n = std::stoull(text.substr(0, digits));
+  std::string unit = digits == std::string::npos ? "" : text.substr(digits);
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (unit.empty() || unit == "b") return n;
+  if (unit == "k" || unit == "kb") return n << 10;
+  if (unit == "m" || unit == "mb") return n << 20;
+  if (unit == "g" || unit == "gb") return n << 30;
+  return std::nullopt;
+}
+
+Result<Steps> split_steps(const Payload& payload) {
+  Steps s;
+  if (payload.command) {
+    // The lines before the marker install; the rest builds. Without a marker, everything builds.
+    const std::string& c = *payload.command;
+    size_t at = c.find(std::string("\n") + kBuildStepMarker);
+    if (c.starts_with(kBuildStepMarker)) at = 0;
+    if (at == std::string::npos) {
+      s.build = c;
+    } else {
+      s.install = c.substr(0, at);
+      size_t rest = c.find('\n', at + 1);
+      s.build = rest == std::string::npos ? "" : c.substr(rest + 1);
+      // A `set -e` at the top of the script holds for both halves.
+      if (c.starts_with("set -e\n")) s.build = "set -e\n" + s.build;
+    }
+    return s;
+  }
+  if (payload.language != "buildcreatereactapp")
+    return Error{"a sandboxed build needs a command, or the buildcreatereactapp language"};
+  for (const char* c : {"npm install 2>&1", "npm install create-react-app react-scripts 2>&1"})
+    s.install += std::string(c) + "\n";
+  s.install = "set -e\n" + s.install;
+  s.build = "set -e\nnpm run build 1>&2\ntar -cz build | base64\n";
+  return s;
+}
+
+SandboxSupport probe_sandbox(const SandboxOptions& options) {
+  SandboxSupport s;
+  std::error_code ec;
+  if (!fs::exists("/usr/bin/bwrap", ec) && !fs::exists("/bin/bwrap", ec)) {
+    s.problem = "bubblewrap is not installed (apt-get install bubblewrap)";
+    return s;
+  }
+  BuildUser user = build_user(options);
+  s.drops_user = user.drop;
+  std::string problem;
+  {
+    BuildCgroup cg = BuildCgroup::create(options, &problem);
+    s.cgroup = cg.version();
+    s.memory_limit = cg.memory();
+    s.process_limit = cg.pids();
+  }
+  // A nested run, as a build does it.
+  std::vector<std::string> outer = bwrap_common(false);
+  outer.insert(outer.end(), {"--size", "1048576", "--tmpfs", "/work", "--tmpfs", "/tmp", "--dir", "/steps", "--chdir", "/work", "--", "/bin/sh",
+                             "-c", inner_step(false, "/dev/null")});
+  std::vector<std::string> argv;
+  if (user.drop)
+    argv = {"setpriv", "--reuid=" + std::to_string(user.uid), "--regid=" + std::to_string(user.gid), "--clear-groups", "--"};
+  argv.insert(argv.end(), outer.begin(), outer.end());
+  auto o = run_process({.argv = argv, .cwd = "/", .env = scrubbed_environment(), .stdin_text = "", .pid_file = {}},
+                       {.timeout = std::chrono::seconds(20), .output_cap = 1 << 20}, {}, {}, false);
+  if (!o.error.empty() || o.exit_code != 0) {
+    s.problem = "bubblewrap cannot make the sandbox here (" + (o.error.empty() ? o.stderr_text : o.error) +
+                "); in a container it needs seccomp=unconfined (see docs/deploy.md)";
+    while (!s.problem.empty() && (s.problem.back() == '\n')) s.problem.pop_back();
+    return s;
+  }
+  s.bwrap = true;
+  if (!problem.empty()) s.problem = problem;
+  return s;
+}
+
+Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, std::stop_token stop,
+                                const std::function<void(std::string_view)>& on_log) {
+  if (!run.support.bwrap) return Error{"builds here must run in a sandbox, and it is unavailable: " + run.support.problem};
+  auto steps = split_steps(payload);
+  if (!steps) return steps.error();
+  const SandboxOptions& o = run.options;
+  BuildUser user = build_user(o);
+
+  // The payload and the steps, in the runner's private scratch folder; the sandbox gets them
+  // through open descriptors, so the build user needs no way into the runner's state.
+  std::error_code ec;
+  fs::remove_all(run.scratch, ec);
+  fs::create_directories(run.scratch / "payload", ec);
+  fs::create_directories(run.scratch / "steps", ec);
+  if (ec) return Error{"cannot prepare the build's folder " + run.scratch.string() + ": " + ec.message(), false, "io"};
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code e;
+      fs::remove_all(dir, e);
+    }
+  } cleanup{run.scratch};
+  for (const auto& f : payload.files) {
+    if (f.name.empty() || f.name.front() == '/' || f.name.find("..") != std::string::npos)
+      return Error{"the payload holds an unsafe file name: " + f.name};
+    fs::path dest = run.scratch / "payload" / f.name;
+    fs::create_directories(dest.parent_path(), ec);
+    if (!write_text(dest, f.content)) return Error{"cannot write " + dest.string() + "; is the disk full?", false, "io"};
+  }
+  for (auto& e : fs::recursive_directory_iterator(run.scratch, ec))
+    ::chmod(e.path().c_str(), e.is_directory() ? 0755 : 0644);
+  ::chmod(run.scratch.c_str(), 0755);
+
+  bool install_net = o.network != SandboxOptions::Network::none;
+  bool build_net = o.network == SandboxOptions::Network::all;
+  std::string outer_script = "set -e\ncp -a /payload/. /work/\n";
+  if (run.cache_dir) outer_script += "if [ -d /cache/node_modules ]; then cp -a /cache/node_modules /work/; fi\n";
+  if (!steps->install.empty()) {
+    outer_script += inner_step(install_net, "/steps/install.sh") + " </dev/null 1>&2\n";
+    if (run.cache_dir)
+      // Kept for this site's next build when the install changed it: copied whole, then renamed in.
+      outer_script +=
+          "if [ -d node_modules ] && [ \"$(cat node_modules/.studyhub-deps 2>/dev/null)\" != "
+          "\"$(cat /cache/node_modules/.studyhub-deps 2>/dev/null)\" ]; then\n"
+          "  rm -rf /cache/.next && cp -a node_modules /cache/.next && rm -rf /cache/node_modules && "
+          "mv /cache/.next /cache/node_modules\nfi\n";
+  }
+  outer_script += "exec " + inner_step(build_net, "/steps/build.sh") + "\n";
+  if (!write_text(run.scratch / "steps/outer.sh", outer_script) || !write_text(run.scratch / "steps/install.sh", steps->install) ||
+      !write_text(run.scratch / "steps/build.sh", steps->build))
+    return Error{"cannot write the build's steps in " + run.scratch.string(), false, "io"};
+  for (const char* f : {"outer.sh", "install.sh", "build.sh"}) ::chmod((run.scratch / "steps" / f).c_str(), 0644);
+
+  int payload_fd = ::open((run.scratch / "payload").c_str(), O_PATH | O_DIRECTORY);
+  int steps_fd = ::open((run.scratch / "steps").c_str(), O_PATH | O_DIRECTORY);
+  int cache_fd = -1;
+  if (run.cache_dir) {
+    fs::create_directories(*run.cache_dir, ec);
+    if (user.drop) {
+      [[maybe_unused]] int rc = ::chown(run.cache_dir->c_str(), user.uid, user.gid);
+    }
+    cache_fd = ::open(run.cache_dir->c_str(), O_PATH | O_DIRECTORY);
+  }
+  struct Fds {
+    std::vector<int> fds;
+    ~Fds() {
+      for (int fd : fds)
+        if (fd >= 0) ::close(fd);
+    }
+  } fds{{payload_fd, steps_fd, cache_fd}};
+  if (payload_fd < 0 || steps_fd < 0) return Error{"cannot open the build's folder " + run.scratch.string(), false, "io"};
+
+  std::vector<std::string> outer = bwrap_common(install_net || build_net);
+  outer.insert(outer.end(), {"--size", std::to_string(o.disk_bytes), "--tmpfs", "/work", "--size", std::to_string(o.tmp_bytes),
+                             "--tmpfs", "/tmp", "--ro-bind-fd", std::to_string(payload_fd), "/payload", "--ro-bind-fd",
+                             std::to_string(steps_fd), "/steps"});
+  if (cache_fd >= 0) outer.insert(outer.end(), {"--bind-fd", std::to_string(cache_fd), "/cache"});
+  outer.insert(outer.end(), {"--chdir", "/work", "--", "/bin/sh", "/steps/outer.sh"});
+
+  // sh joins the build's cgroup (before anything else starts, so every descendant is in it), then
+  // becomes prlimit → setpriv → bwrap.
+  std::string problem;
+  BuildCgroup cg = BuildCgroup::create(o, &problem);
+  std::vector<std::string> chain{"prlimit", "--core=0:0", "--fsize=" + std::to_string(o.disk_bytes) + ":" + std::to_string(o.disk_bytes)};
+  if (user.drop && !cg.pids())
+    chain.push_back("--nproc=" + std::to_string(o.max_processes) + ":" + std::to_string(o.max_processes));
+  chain.push_back("--");
+  if (user.drop)
+    chain.insert(chain.end(), {"setpriv", "--reuid=" + std::to_string(user.uid), "--regid=" + std::to_string(user.gid),
+                               "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"});
+  chain.insert(chain.end(), outer.begin(), outer.end());
+  std::string join = "for f in $1; do echo $$ > \"$f\" || exit 125; done; shift; exec \"$@\"";
+  std::vector<std::string> argv{"/bin/sh", "-c", join, "sh"};
+  std::string procs;
+  for (const auto& f : cg.procs_files()) procs += (procs.empty() ? "" : " ") + f;
+  argv.push_back(procs);
+  argv.insert(argv.end(), chain.begin(), chain.end());
+
+  ProcessOutcome out = run_process({.argv = argv, .cwd = "/", .env = scrubbed_environment(),
+                                    .stdin_text = payload.stdin_text.value_or(""), .pid_file = {}},
+                                   run.limits, stop, on_log, /*stream_stdout=*/false);
+  bool oom = cg.ran_out_of_memory(), too_many = cg.hit_process_limit();
+  cg.kill_all();
+  if (!out.error.empty()) return Error{out.error};
+  if (out.cancelled) return cancelled_error();
+  if (out.timed_out)
+    return Error{"the build ran longer than its limit of " +
+                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(run.limits.timeout).count()) +
+                     " s and was stopped",
+                 false, "limits.execution_time"};
+  if (out.output_capped)
+    return Error{"the build wrote more than " + std::to_string(run.limits.output_cap) + " bytes of output and was stopped",
+                 false, "limits.read.size"};
+  RunResult result;
+  result.stdout_text = std::move(out.stdout_text);
+  result.stderr_text = std::move(out.stderr_text);
+  int code = out.exit_code != -1 ? out.exit_code : 128 + out.signal;
+  if (code == 0) return result;
+  result.error = "Exit code: " + std::to_string(code);
+  if (oom)
+    result.error += " (it used more than its memory limit of " + human_bytes(o.memory_bytes) + " and was stopped)";
+  else if (too_many || result.stderr_text.find("Resource temporarily unavailable") != std::string::npos)
+    result.error += " (it tried to run more than " + std::to_string(o.max_processes) + " processes at once)";
+  else if (result.stderr_text.find("No space left on device") != std::string::npos ||
+           result.stderr_text.find("File too large") != std::string::npos)
+    result.error += " (its work folder is limited to " + human_bytes(o.disk_bytes) + ")";
+  return result;
+}
+
+}  // namespace studyhub::runner
