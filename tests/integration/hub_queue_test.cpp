@@ -10,41 +10,13 @@
 
 #include "support/cut_proxy.h"
 #include "support/hub_world.h"
+#include "support/processes.h"
 
 using namespace studyhub::testing;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Build code for World::npm_site: records the build's pid, then sleeps (synchronously).
-std::string slow_build(const fs::path& pid_file, int ms) {
-  return "fs.writeFileSync(" + json(pid_file.string()).dump() + ", String(process.pid));\n" +
-         "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, " + std::to_string(ms) + ");\n";
-}
-
-bool alive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }
-
-// Waits for a file to hold a pid; answers it.
-int wait_pid(const fs::path& file, std::chrono::seconds limit = 60s) {
-  for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;) {
-    std::error_code ec;
-    if (fs::exists(file, ec)) {
-      std::string text = read_file(file);
-      if (!text.empty()) return std::stoi(text);
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return 0;
-}
-
-bool wait_gone(int pid, std::chrono::seconds limit = 10s) {
-  for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;) {
-    if (!alive(pid)) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
 
 // A CLI publish running in the background, its output gathered.
 struct BackgroundPublish {
@@ -126,16 +98,14 @@ TEST_CASE("hub queue: a newer deployment supersedes a queued one and both publis
 
 TEST_CASE("hub queue: cancel while building stops the build's processes and records canceled") {
   HubWorld w;
-  fs::path pid_file = w.root / "build.pid";
-  fs::path app = w.npm_site("long", "Long", slow_build(pid_file, 60000));
+  const std::string marker = "studyhub-long-build-" + std::to_string(::getpid());
+  fs::path app = w.npm_site("long", "Long", marked_sleep(marker, 60));
   BackgroundPublish p(w, w.hub->url(), app);
-  int pid = wait_pid(pid_file);
-  REQUIRE(pid > 0);
-  CHECK(alive(pid));
+  REQUIRE(wait_for_process(marker, 60s));
   ::kill(p.child->pid(), SIGINT);
   CHECK(p.finish() == 1);
   CHECK(has(p.out, "cancelled"));
-  CHECK(wait_gone(pid));
+  CHECK(wait_no_process(marker, 10s));
   auto d = w.api("GET", "/v1/deployments/1").body;
   CHECK(d["state"] == "canceled");
   CHECK(d["errorCode"] == "canceled");
@@ -239,23 +209,21 @@ TEST_CASE("hub load: 20 clients × 10 publishes over 5 sites and 2 hubs — ever
 
 TEST_CASE("hub: a worker killed with SIGKILL mid-build — another hub's worker takes the job after the lease lapses and the site serves one whole version") {
   HubWorld w({"--workers", "0"});  // the API; two worker processes share its database and data folder
-  fs::path pid_file = w.root / "build.pid";
+  const std::string marker = "studyhub-survivor-" + std::to_string(::getpid());
   auto first_worker = std::make_unique<HubProcess>(w.db, w.data, std::vector<std::string>{"--lease-seconds", "3"},
                                                    std::map<std::string, std::string>{}, "worker");
   fs::path app = w.npm_site("survivor", "Survivor v1");
   auto v1 = w.publish(app);
   REQUIRE(v1.status == 0);
   std::string url = last_json(v1)["url"];
-  w.npm_site("survivor", "Survivor v2", slow_build(pid_file, 4000));
+  w.npm_site("survivor", "Survivor v2", marked_sleep(marker, 4));
   BackgroundPublish p(w, w.hub->url(), app);
-  int orphan = wait_pid(pid_file);
-  REQUIRE(orphan > 0);
+  REQUIRE(wait_for_process(marker, 60s));
   first_worker->kill9();
+  CHECK(wait_no_process(marker, 10s));  // the dead worker's build does not outlive it
   CHECK(has(http_get(url).body, "Survivor v1"));  // meanwhile the last good version serves, whole
-  fs::remove(pid_file);
   HubProcess second_worker(w.db, w.data, {"--lease-seconds", "3"}, {}, "worker");
   REQUIRE(p.finish() == 0);
-  CHECK(wait_gone(orphan));  // the dead worker's build does not outlive it
   auto d = w.api("GET", "/v1/deployments/2").body;
   CHECK(d["state"] == "ready");
   CHECK(d["attempts"] == 2);
@@ -265,12 +233,12 @@ TEST_CASE("hub: a worker killed with SIGKILL mid-build — another hub's worker 
 
 TEST_CASE("hub: SIGTERM lets a short build finish and hands a long one back to the queue — exit 0, no process left") {
   HubWorld w({"--workers", "0"});
-  fs::path pid_file = w.root / "build.pid";
+  const std::string marker = "studyhub-sigterm-" + std::to_string(::getpid());
   SUBCASE("finished within the grace period") {
     HubProcess worker(w.db, w.data, {"--shutdown-grace", "20"}, {}, "worker");
-    fs::path app = w.npm_site("short", "Short", slow_build(pid_file, 1500));
+    fs::path app = w.npm_site("short", "Short", marked_sleep(marker, 1.5));
     BackgroundPublish p(w, w.hub->url(), app);
-    REQUIRE(wait_pid(pid_file) > 0);
+    REQUIRE(wait_for_process(marker, 60s));
     CHECK(worker.terminate() == 0);
     CHECK(p.finish() == 0);
     CHECK(w.api("GET", "/v1/deployments/1").body["state"] == "ready");
@@ -278,18 +246,16 @@ TEST_CASE("hub: SIGTERM lets a short build finish and hands a long one back to t
   SUBCASE("handed back after the grace period, and built by the next worker") {
     auto worker = std::make_unique<HubProcess>(w.db, w.data, std::vector<std::string>{"--shutdown-grace", "1"},
                                                std::map<std::string, std::string>{}, "worker");
-    fs::path app = w.npm_site("long", "Long", slow_build(pid_file, 8000));
+    fs::path app = w.npm_site("long", "Long", marked_sleep(marker, 8));
     BackgroundPublish p(w, w.hub->url(), app);
-    int pid = wait_pid(pid_file);
-    REQUIRE(pid > 0);
+    REQUIRE(wait_for_process(marker, 60s));
     auto started = std::chrono::steady_clock::now();
     CHECK(worker->terminate() == 0);
     CHECK(std::chrono::steady_clock::now() - started < 6s);
-    CHECK(wait_gone(pid));
+    CHECK(wait_no_process(marker, 10s));
     CHECK(w.api("GET", "/v1/deployments/1").body["state"] == "queued");
     CHECK(has(worker->log(), "handed back"));
     // The fast build for the next worker.
-    fs::remove(pid_file);
     write_file(app / "build.js", "const fs = require('fs'); fs.mkdirSync('dist', {recursive: true}); "
                                  "fs.writeFileSync('dist/index.html', '<h1>Long, built again</h1>');\n");
     HubProcess next(w.db, w.data, {}, {}, "worker");
@@ -302,10 +268,10 @@ TEST_CASE("hub: SIGTERM lets a short build finish and hands a long one back to t
 
 TEST_CASE("hub: the database stopped and restarted mid-build — the API answers 503 with Retry-After, nothing is lost") {
   HubWorld w;
-  fs::path pid_file = w.root / "build.pid";
-  fs::path app = w.npm_site("steady", "Steady", slow_build(pid_file, 3000));
+  const std::string marker = "studyhub-steady-" + std::to_string(::getpid());
+  fs::path app = w.npm_site("steady", "Steady", marked_sleep(marker, 3));
   BackgroundPublish building(w, w.hub->url(), app);
-  REQUIRE(wait_pid(pid_file) > 0);
+  REQUIRE(wait_for_process(marker, 60s));
   w.pg.stop();
   auto down = w.api("GET", "/v1/me");
   CHECK(down.status == 503);

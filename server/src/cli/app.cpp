@@ -62,6 +62,9 @@ int run(int argc, char** argv) {
                           "docker-run service URL (else STUDYHUB_SANDBOX_DOCKER_RUN_URL or the settings file); the "
                           "token comes from STUDYHUB_SANDBOX_TOKEN");
   publish_cmd->add_option("--docker-run-image", docker_run_image, "Image to build in (default vermusl/create-react-app)");
+  publish_cmd->add_flag("--isolate", publish.isolate,
+                        "Build on this machine in the sandbox the runner service uses (bubblewrap, limits, the "
+                        "network for installing only)");
 
   auto* snapshot_cmd = app.add_subcommand("snapshot", "Show what a publish of DIR would send");
   snapshot_cmd->add_option("DIR", dir, "Sandbox folder (default: the current directory)");

@@ -34,6 +34,7 @@ struct PublishCommandOptions {
   bool dry_run = false;
   std::optional<int> build_timeout_seconds;
   runner::TargetLayer target;  // --target, --docker-run-url, --docker-run-image, --hub-url (never a token)
+  bool isolate = false;        // --isolate: the local build in the sandbox
 };
 int run_publish(const PublishCommandOptions& options);
 

@@ -24,6 +24,8 @@ struct HubFlags {
   uint64_t max_file_bytes = 0, max_files = 0, max_deployment_bytes = 0;
   int64_t max_sites = 0, max_queued = 0;
   int lease_seconds = 0, max_build_seconds = 0, grace_seconds = -1, keep_versions = 0;
+  std::string isolation = "sandbox", build_network = "install", memory, disk, build_user;
+  uint64_t max_processes = 0;
   std::string user_name;
   bool json = false;
 };
@@ -47,6 +49,16 @@ void add_service_flags(CLI::App* cmd, HubFlags& f, bool http) {
   cmd->add_option("--shutdown-grace", f.grace_seconds,
                   "On SIGTERM, seconds running builds may take to finish before they go back to the queue (default 20)")
       ->check(CLI::Range(0, 3600));
+  cmd->add_option("--isolation", f.isolation,
+                  "sandbox (default: local builds in bubblewrap with limits, as the runner does) or none (plain processes "
+                  "of the hub: only for code you trust)")
+      ->check(CLI::IsMember({"sandbox", "none"}));
+  cmd->add_option("--build-network", f.build_network, "Network for builds: install (default), none, all")
+      ->check(CLI::IsMember({"install", "none", "all"}));
+  cmd->add_option("--memory", f.memory, "Memory of a build, e.g. 2g (default 2g)");
+  cmd->add_option("--max-processes", f.max_processes, "Processes of a build at once (default 512)");
+  cmd->add_option("--disk", f.disk, "Size of a build's work folder, e.g. 2g (default 2g)");
+  cmd->add_option("--build-user", f.build_user, "User builds run as when the hub is root (default nobody)");
   if (!http) return;
   cmd->add_option("--public-url", f.public_url, "What returned URLs start with (else STUDYHUB_HUB_PUBLIC_URL)");
   cmd->add_option("--listen", f.listen, "Address to listen on (default 127.0.0.1)");
@@ -98,6 +110,17 @@ Result<hub::HubOptions> service_options(const HubFlags& f, bool http) {
   if (f.max_build_seconds) o.max_build_seconds = f.max_build_seconds;
   if (f.grace_seconds >= 0) o.shutdown_grace = std::chrono::seconds(f.grace_seconds);
   if (f.keep_versions) o.keep_versions = f.keep_versions;
+  o.isolate = f.isolation != "none";
+  o.sandbox.network = runner::parse_network(f.build_network).value();
+  for (auto [text, out, what] : {std::tuple{&f.memory, &o.sandbox.memory_bytes, "--memory"},
+                                 std::tuple{&f.disk, &o.sandbox.disk_bytes, "--disk"}}) {
+    if (text->empty()) continue;
+    auto bytes = runner::parse_size(*text);
+    if (!bytes || *bytes == 0) return Error{std::string(what) + " must be a size such as 2g or 512m"};
+    *out = *bytes;
+  }
+  if (f.max_processes) o.sandbox.max_processes = f.max_processes;
+  if (!f.build_user.empty()) o.sandbox.build_user = f.build_user;
   return o;
 }
 

@@ -86,7 +86,7 @@ int run_publish(const PublishCommandOptions& o) {
   pipeline::PipelineEnv env{.state_dir = state_dir.value(),
                             .host_url = [&] { return host::ensure_host(state_dir.value(), self); }};
   pipeline::PublishRequest request{.folder = folder, .name = o.name, .build_timeout_seconds = o.build_timeout_seconds,
-                                   .target_layers = {o.target}};
+                                   .target_layers = {o.target}, .isolate = o.isolate};
   if (o.dry_run) return dry_run(request, env, o.json);
 
   // Ctrl-C cancels the build (its whole process group) instead of leaving it running.

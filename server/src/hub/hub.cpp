@@ -81,7 +81,10 @@ Result<std::unique_ptr<HubRuntime>> open_hub(HubOptions o) {
   ::chmod(o.data_dir.c_str(), 0755);
   if (o.work_dir.empty()) o.work_dir = o.data_dir / "work";
   fs::create_directories(o.work_dir, ec);
-  ::chmod(o.work_dir.c_str(), 0700);  // builds' sources are private
+  // Builds' sources are private. Sandboxed builds run as another user, who must reach its site's
+  // node_modules folder: the work folder may be passed through then (not listed); each site's
+  // folder is that user's alone.
+  ::chmod(o.work_dir.c_str(), o.isolate ? 0711 : 0700);
   if (o.public_url.empty() && !o.serve_http) o.public_url = default_public_url(o, o.port);
   while (!o.public_url.empty() && o.public_url.back() == '/') o.public_url.pop_back();
 
@@ -108,7 +111,21 @@ Result<std::unique_ptr<HubRuntime>> open_hub(HubOptions o) {
     target = chosen.value();
     target.docker_run.timeout = std::chrono::seconds(o.max_build_seconds + 60);
   }
-  return std::make_unique<HubRuntime>(std::move(o), std::move(blobs.value()), std::move(target));
+  runner::SandboxSupport support;
+  if (o.docker_run_urls.empty() && o.workers > 0) {
+    if (o.isolate) {
+      support = runner::probe_sandbox(o.sandbox);
+      if (!support.bwrap)
+        return Error{"cannot isolate builds: " + support.problem + "; fix that, or run with --isolation none for code you trust"};
+      log::info("hub: builds are sandboxed: " + support.describe());
+    } else {
+      log::warn("hub: --isolation none: builds run as plain processes of the hub, with its user, files and network; "
+                "only for code you trust");
+    }
+  }
+  auto runtime = std::make_unique<HubRuntime>(std::move(o), std::move(blobs.value()), std::move(target));
+  runtime->sandbox = support;
+  return runtime;
 }
 
 int run_hub(HubRuntime& hub, const std::function<void(uint16_t)>& ready) {

@@ -18,6 +18,7 @@
 #include "hub/notifier.h"
 #include "hub/queue.h"
 #include "hub/site_files.h"
+#include "runner/sandbox.h"
 #include "runner/target.h"
 
 namespace studyhub::hub {
@@ -37,6 +38,9 @@ struct HubOptions {
   std::vector<std::string> docker_run_urls;
   std::string docker_run_token;
   std::string docker_run_image = "vermusl/create-react-app";
+  // Local builds run other people's code: in the sandbox by default (runner/sandbox.h).
+  bool isolate = true;
+  runner::SandboxOptions sandbox;
 
   Limits limits;
   Quotas quotas;
@@ -56,6 +60,7 @@ struct HubRuntime {
   SiteFiles sites;
   Urls urls;
   runner::TargetChoice target;
+  runner::SandboxSupport sandbox;  // probed at start, when builds are local and isolated
   std::string machine;  // host name, for worker ids and pid files
 
   HubRuntime(HubOptions o, BlobStore b, runner::TargetChoice t);

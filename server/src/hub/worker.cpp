@@ -1,6 +1,7 @@
 #include "hub/worker.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -285,6 +286,17 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
                              hub_.options.max_build_seconds);
       std::error_code ec;
       fs::create_directories(pid_dir(hub_), ec);
+      std::optional<runner::SandboxRun> sandbox;
+      if (hub_.options.isolate && hub_.target.kind == runner::TargetChoice::Kind::local) {
+        std::error_code mk;
+        fs::create_directories(hub_.options.work_dir / job.user, mk);
+        ::chmod((hub_.options.work_dir / job.user).c_str(), 0711);
+        // A fresh folder per build; node_modules kept per site (one user's one site: nothing shared).
+        sandbox = runner::SandboxRun{.cache_dir = hub_.options.work_dir / job.user / job.site,
+                                     .options = hub_.options.sandbox,
+                                     .support = hub_.sandbox,
+                                     .limits = {}};
+      }
       pipeline::BuildRequest request{
           .snapshot = &snap.value(),
           .objects_dir = hub_.blobs.objects_dir(),
@@ -293,7 +305,8 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
           .payload = std::nullopt,
           .work_dir = hub_.options.work_dir / job.user / job.site,
           .pid_file = fs::path(pid_dir(hub_)) / (id_ + ".pid"),
-          .timeout_seconds = timeout};
+          .timeout_seconds = timeout,
+          .sandbox = sandbox};
       events.add(event_json(pipeline::stage_event("snapshot", std::to_string(snap->files.size()) + " files, snapshot " +
                                                                   job.snapshot_id.substr(0, 12), 10)));
       auto built = pipeline::build_site(request, staging.value(), build_stop.get_token(), sink);

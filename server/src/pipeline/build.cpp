@@ -52,7 +52,7 @@ std::unique_ptr<runner::Runner> make_runner(const BuildRequest& request) {
   return std::make_unique<runner::LocalRunner>(
       request.work_dir,
       runner::ProcessLimits{.timeout = std::chrono::seconds(request.timeout_seconds), .output_cap = request.output_cap},
-      request.pid_file);
+      request.pid_file, request.sandbox);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "pipeline/event.h"
 #include "pipeline/publish.h"
 #include "runner/payload_builder.h"
+#include "runner/sandbox.h"
 #include "runner/target.h"
 
 namespace studyhub::pipeline {
@@ -26,6 +27,8 @@ struct BuildRequest {
   std::filesystem::path pid_file;
   int timeout_seconds = 600;
   size_t output_cap = 256u << 20;
+  // Set: a local build runs in the sandbox (runner/sandbox.h) — the hub's workers, `publish --isolate`.
+  std::optional<runner::SandboxRun> sandbox;
 };
 
 struct BuiltSite {

@@ -159,14 +159,26 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   int timeout = request.build_timeout_seconds.value_or(plan->settings.build_timeout_seconds.value_or(600));
   auto staging = store.new_staging();
   if (!staging) return fail(staging.error(), folder);
+  std::optional<runner::SandboxRun> sandbox;
+  const fs::path work_dir = env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder);
+  if (request.isolate && plan->target.kind == runner::TargetChoice::Kind::local) {
+    runner::SandboxOptions options;
+    auto support = runner::probe_sandbox(options);
+    if (!support.bwrap) return fail(Error{"--isolate: " + support.problem}, folder);
+    emit(log_event("build", "isolated: " + support.describe()));
+    // node_modules carry over in the folder's work folder, as they do without the sandbox.
+    sandbox = runner::SandboxRun{.cache_dir = work_dir, .options = options,
+                                 .support = support, .limits = {}};
+  }
   BuildRequest build{.snapshot = &plan->snapshot,
                      .objects_dir = snapshot::shadow_repo_path(env.state_dir) / "objects",
                      .settings = plan->settings,
                      .target = plan->target,
                      .payload = std::move(plan->payload),
-                     .work_dir = env.state_dir / "work" / snapshot::folder_key(plan->snapshot.folder),
+                     .work_dir = work_dir,
                      .pid_file = env.state_dir / "build.pid",
-                     .timeout_seconds = timeout};
+                     .timeout_seconds = timeout,
+                     .sandbox = sandbox};
   auto built = build_site(build, staging.value(), stop, emit);
   if (!built) return built.error();
   return point(false, staging.value());

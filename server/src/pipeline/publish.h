@@ -23,6 +23,7 @@ struct PublishRequest {
   // Where to build, highest layer first (flags or params, then initializationOptions); the
   // environment and the settings file come after these.
   std::vector<runner::TargetLayer> target_layers;
+  bool isolate = false;  // a local build in the sandbox the runner service and the hub use
 };
 
 struct PipelineEnv {

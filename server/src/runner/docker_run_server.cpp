@@ -304,7 +304,7 @@ Response Session::build(const http::request<http::string_body>& req, const Paylo
   if (o.isolate)
     // A fresh folder each time and no node_modules kept: builds of different clients never share
     // anything a build could have planted.
-    sandbox = SandboxRun{.scratch = o.state_dir / "runner" / "jobs" / std::to_string(ticket), .cache_dir = std::nullopt,
+    sandbox = SandboxRun{.cache_dir = std::nullopt,
                          .options = o.sandbox, .support = o.support, .limits = {}};
   auto build_started = std::chrono::steady_clock::now();
   auto run = run_local(payload, {.work_dir = work_dir,

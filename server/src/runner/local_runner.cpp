@@ -8,20 +8,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Language {
-  std::vector<std::string> build;
-  std::string run;
-};
-
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
 }
 
-// The languages of code-runner this runner knows: the Studyhub fork's build language, and the
-// script languages of docker-run's API examples (run the first file, as code-runner does).
-std::optional<Language> language(const std::string& name, const std::string& first_file) {
+}  // namespace
+
+std::optional<Language> code_runner_language(const std::string& name, const std::string& first_file) {
   if (name == "buildcreatereactapp")
     return Language{{"npm install 2>&1", "npm install create-react-app react-scripts 2>&1", "npm run build"},
                     "tar -cz build | base64"};
@@ -30,6 +25,8 @@ std::optional<Language> language(const std::string& name, const std::string& fir
   if (name == "bash") return Language{{}, "bash " + shell_quote(first_file)};
   return std::nullopt;
 }
+
+namespace {
 
 bool safe_name(const std::string& name) {
   if (name.empty() || name.front() == '/' || name.find('\0') != std::string::npos) return false;
@@ -91,7 +88,7 @@ Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& optio
   std::string run_command;
   if (payload.command) {
     run_command = *payload.command;
-  } else if (auto lang = language(payload.language, payload.files.empty() ? "" : payload.files.front().name)) {
+  } else if (auto lang = code_runner_language(payload.language, payload.files.empty() ? "" : payload.files.front().name)) {
     steps = lang->build;
     run_command = lang->run;
   } else {

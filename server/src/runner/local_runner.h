@@ -27,6 +27,14 @@ struct LocalRunOptions {
   std::optional<SandboxRun> sandbox;
 };
 
+// The code-runner languages this runner knows: their build commands and run command (the Studyhub
+// fork's buildcreatereactapp, and docker-run's example script languages, which run the first file).
+struct Language {
+  std::vector<std::string> build;
+  std::string run;
+};
+std::optional<Language> code_runner_language(const std::string& name, const std::string& first_file);
+
 // Build failures are a RunResult with `error` set; an Error means the run itself could not
 // happen or was stopped (time limit, output cap, cancel).
 Result<RunResult> run_local(const Payload& payload, const LocalRunOptions& options);

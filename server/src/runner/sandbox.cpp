@@ -13,6 +13,7 @@
 #include "core/file_io.h"
 #include "core/text.h"
 #include "publish/links.h"
+#include "runner/local_runner.h"
 
 namespace studyhub::runner {
 
@@ -228,6 +229,19 @@ void BuildCgroup::destroy() {
   dirs_.clear();
 }
 
+// Whether `uid`/`gid` may walk down to `dir` (every folder on the way searchable by them).
+bool reachable_by(const fs::path& dir, uid_t uid, gid_t gid) {
+  fs::path at;
+  for (const auto& part : dir) {
+    at /= part;
+    struct stat st {};
+    if (::stat(at.c_str(), &st) != 0) return false;
+    mode_t need = st.st_uid == uid ? S_IXUSR : st.st_gid == gid ? S_IXGRP : S_IXOTH;
+    if (!(st.st_mode & need)) return false;
+  }
+  return true;
+}
+
 struct BuildUser {
   bool drop = false;
   uid_t uid = 0;
@@ -323,12 +337,18 @@ Result<Steps> split_steps(const Payload& payload) {
     }
     return s;
   }
-  if (payload.language != "buildcreatereactapp")
-    return Error{"a sandboxed build needs a command, or the buildcreatereactapp language"};
-  for (const char* c : {"npm install 2>&1", "npm install create-react-app react-scripts 2>&1"})
-    s.install += std::string(c) + "\n";
-  s.install = "set -e\n" + s.install;
-  s.build = "set -e\nnpm run build 1>&2\ntar -cz build | base64\n";
+  auto lang = code_runner_language(payload.language, payload.files.empty() ? "" : payload.files.front().name);
+  if (!lang)
+    return Error{"the runner does not know the language '" + payload.language +
+                 "' (it knows buildcreatereactapp, python, javascript, bash); send a command"};
+  // The language's build commands that install packages are the install step; the others and its
+  // run command build (their output is the log; the run command's stdout is the answer).
+  for (const auto& c : lang->build) {
+    bool installs = c.starts_with("npm install") || c.starts_with("npm ci") || c.starts_with("yarn install");
+    (installs ? s.install : s.build) += c + (installs ? "\n" : " 1>&2\n");
+  }
+  if (!s.install.empty()) s.install = "set -e\n" + s.install;
+  s.build = "set -e\n" + s.build + lang->run + "\n";
   return s;
 }
 
@@ -369,6 +389,11 @@ SandboxSupport probe_sandbox(const SandboxOptions& options) {
   return s;
 }
 
+fs::path sandbox_root() {
+  const char* tmp = std::getenv("TMPDIR");
+  return fs::path(tmp && *tmp ? tmp : "/tmp") / ("studyhub-sandbox-" + std::to_string(::geteuid()));
+}
+
 Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, std::stop_token stop,
                                 const std::function<void(std::string_view)>& on_log) {
   if (!run.support.bwrap) return Error{"builds here must run in a sandbox, and it is unavailable: " + run.support.problem};
@@ -377,38 +402,60 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
   const SandboxOptions& o = run.options;
   BuildUser user = build_user(o);
 
-  // The payload and the steps, in the runner's private scratch folder; the sandbox gets them
-  // through open descriptors, so the build user needs no way into the runner's state.
+  // The payload and the steps wait in a folder of their own that only the build user (and the
+  // runner) can read, below a root that anyone may pass through but nobody may list.
   std::error_code ec;
-  fs::remove_all(run.scratch, ec);
-  fs::create_directories(run.scratch / "payload", ec);
-  fs::create_directories(run.scratch / "steps", ec);
-  if (ec) return Error{"cannot prepare the build's folder " + run.scratch.string() + ": " + ec.message(), false, "io"};
+  fs::path root = sandbox_root();
+  fs::create_directories(root, ec);
+  struct stat root_st {};
+  if (::lstat(root.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode) || root_st.st_uid != ::geteuid())
+    return Error{root.string() + " is not a folder of this user's; remove it so builds can be prepared there", false, "io"};
+  ::chmod(root.c_str(), 0711);
+  const fs::path scratch = root / ("job-" + publish::random_suffix());
+  fs::create_directories(scratch / "payload", ec);
+  fs::create_directories(scratch / "steps", ec);
+  if (ec) return Error{"cannot prepare the build's folder " + scratch.string() + ": " + ec.message(), false, "io"};
   struct Cleanup {
     fs::path dir;
     ~Cleanup() {
       std::error_code e;
       fs::remove_all(dir, e);
     }
-  } cleanup{run.scratch};
+  } cleanup{scratch};
   for (const auto& f : payload.files) {
     if (f.name.empty() || f.name.front() == '/' || f.name.find("..") != std::string::npos)
       return Error{"the payload holds an unsafe file name: " + f.name};
-    fs::path dest = run.scratch / "payload" / f.name;
+    fs::path dest = scratch / "payload" / f.name;
     fs::create_directories(dest.parent_path(), ec);
     if (!write_text(dest, f.content)) return Error{"cannot write " + dest.string() + "; is the disk full?", false, "io"};
   }
-  for (auto& e : fs::recursive_directory_iterator(run.scratch, ec))
-    ::chmod(e.path().c_str(), e.is_directory() ? 0755 : 0644);
-  ::chmod(run.scratch.c_str(), 0755);
+  ::chmod(scratch.c_str(), 0700);
+  if (user.drop) {
+    [[maybe_unused]] int rc = ::chown(scratch.c_str(), user.uid, user.gid);
+    for (auto& e : fs::recursive_directory_iterator(scratch, ec)) rc = ::lchown(e.path().c_str(), user.uid, user.gid);
+  }
 
+  // node_modules of earlier builds of this folder or site, where the build user can reach them.
+  std::optional<fs::path> cache = run.cache_dir;
+  if (cache) {
+    fs::create_directories(*cache, ec);
+    if (user.drop) {
+      [[maybe_unused]] int rc = ::chown(cache->c_str(), user.uid, user.gid);
+      if (!reachable_by(*cache, user.uid, user.gid)) {
+        if (on_log)
+          on_log("studyhub-sandbox: " + cache->string() + " is out of the build user's reach; installing without the "
+                 "node_modules of earlier builds");
+        cache.reset();
+      }
+    }
+  }
   bool install_net = o.network != SandboxOptions::Network::none;
   bool build_net = o.network == SandboxOptions::Network::all;
   std::string outer_script = "set -e\ncp -a /payload/. /work/\n";
-  if (run.cache_dir) outer_script += "if [ -d /cache/node_modules ]; then cp -a /cache/node_modules /work/; fi\n";
+  if (cache) outer_script += "if [ -d /cache/node_modules ]; then cp -a /cache/node_modules /work/; fi\n";
   if (!steps->install.empty()) {
     outer_script += inner_step(install_net, "/steps/install.sh") + " </dev/null 1>&2\n";
-    if (run.cache_dir)
+    if (cache)
       // Kept for this site's next build when the install changed it: copied whole, then renamed in.
       outer_script +=
           "if [ -d node_modules ] && [ \"$(cat node_modules/.studyhub-deps 2>/dev/null)\" != "
@@ -417,35 +464,17 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
           "mv /cache/.next /cache/node_modules\nfi\n";
   }
   outer_script += "exec " + inner_step(build_net, "/steps/build.sh") + "\n";
-  if (!write_text(run.scratch / "steps/outer.sh", outer_script) || !write_text(run.scratch / "steps/install.sh", steps->install) ||
-      !write_text(run.scratch / "steps/build.sh", steps->build))
-    return Error{"cannot write the build's steps in " + run.scratch.string(), false, "io"};
-  for (const char* f : {"outer.sh", "install.sh", "build.sh"}) ::chmod((run.scratch / "steps" / f).c_str(), 0644);
-
-  int payload_fd = ::open((run.scratch / "payload").c_str(), O_PATH | O_DIRECTORY);
-  int steps_fd = ::open((run.scratch / "steps").c_str(), O_PATH | O_DIRECTORY);
-  int cache_fd = -1;
-  if (run.cache_dir) {
-    fs::create_directories(*run.cache_dir, ec);
-    if (user.drop) {
-      [[maybe_unused]] int rc = ::chown(run.cache_dir->c_str(), user.uid, user.gid);
-    }
-    cache_fd = ::open(run.cache_dir->c_str(), O_PATH | O_DIRECTORY);
+  for (auto [name, text] : {std::pair{"outer.sh", &outer_script}, {"install.sh", &steps->install}, {"build.sh", &steps->build}}) {
+    fs::path file = scratch / "steps" / name;
+    if (!write_text(file, *text)) return Error{"cannot write the build's steps in " + scratch.string(), false, "io"};
+    if (user.drop) [[maybe_unused]] int rc = ::chown(file.c_str(), user.uid, user.gid);
   }
-  struct Fds {
-    std::vector<int> fds;
-    ~Fds() {
-      for (int fd : fds)
-        if (fd >= 0) ::close(fd);
-    }
-  } fds{{payload_fd, steps_fd, cache_fd}};
-  if (payload_fd < 0 || steps_fd < 0) return Error{"cannot open the build's folder " + run.scratch.string(), false, "io"};
 
   std::vector<std::string> outer = bwrap_common(install_net || build_net);
   outer.insert(outer.end(), {"--size", std::to_string(o.disk_bytes), "--tmpfs", "/work", "--size", std::to_string(o.tmp_bytes),
-                             "--tmpfs", "/tmp", "--ro-bind-fd", std::to_string(payload_fd), "/payload", "--ro-bind-fd",
-                             std::to_string(steps_fd), "/steps"});
-  if (cache_fd >= 0) outer.insert(outer.end(), {"--bind-fd", std::to_string(cache_fd), "/cache"});
+                             "--tmpfs", "/tmp", "--ro-bind", (scratch / "payload").string(), "/payload", "--ro-bind",
+                             (scratch / "steps").string(), "/steps"});
+  if (cache) outer.insert(outer.end(), {"--bind", cache->string(), "/cache"});
   outer.insert(outer.end(), {"--chdir", "/work", "--", "/bin/sh", "/steps/outer.sh"});
 
   // sh joins the build's cgroup (before anything else starts, so every descendant is in it), then

@@ -10,8 +10,8 @@
 //        Each step is a new pid namespace: whatever it started dies with it.
 //
 // The install step of a payload: for a custom `command`, the lines before a line `#studyhub:build`
-// (none without the marker); for the buildcreatereactapp language, its two `npm install` commands.
-// Everything else is the build step.
+// (none without the marker); for a code-runner language's build commands, those that install
+// packages (`npm install`, `npm ci`, `yarn install`). Everything else is the build step.
 #pragma once
 
 #include <chrono>
@@ -55,12 +55,17 @@ struct Steps {
 Result<Steps> split_steps(const Payload& payload);
 
 struct SandboxRun {
-  std::filesystem::path scratch;  // a private folder of the runner's for this build (removed after)
-  std::optional<std::filesystem::path> cache_dir;  // node_modules kept between builds (one site's only)
+  // node_modules kept between builds of one folder or one site (never shared between users). Used
+  // when the build user can reach it; else the build installs from scratch (and says so).
+  std::optional<std::filesystem::path> cache_dir;
   SandboxOptions options;
   SandboxSupport support;
   ProcessLimits limits;  // wall time, output
 };
+
+// Where builds' payloads wait to be copied into their sandbox: <tmp>/studyhub-sandbox-<uid>, 0711,
+// one folder per build owned by the build user, 0700.
+std::filesystem::path sandbox_root();
 
 // Runs the payload in the sandbox. A failed build is a RunResult with `error` set ("Exit code: N",
 // with the limit it hit when it hit one); an Error means no run happened or it was stopped (time

@@ -1,0 +1,47 @@
+#include "support/processes.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+namespace studyhub::testing {
+
+std::vector<int> processes_with(const std::string& marker) {
+  std::vector<int> out;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    int pid = std::stoi(name);
+    if (pid == ::getpid()) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(marker) != std::string::npos) out.push_back(pid);
+  }
+  return out;
+}
+
+bool wait_for_process(const std::string& marker, std::chrono::milliseconds limit) {
+  for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;) {
+    if (!processes_with(marker).empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+bool wait_no_process(const std::string& marker, std::chrono::milliseconds limit) {
+  for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;) {
+    if (processes_with(marker).empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+std::string marked_sleep(const std::string& marker, double seconds) {
+  return "require('child_process').execSync('sleep " + std::to_string(seconds) + " # " + marker + "', {stdio: 'inherit'});\n";
+}
+
+}  // namespace studyhub::testing

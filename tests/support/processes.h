@@ -1,0 +1,22 @@
+// Finding a build's processes from outside, wherever they run (plain child processes, or inside a
+// sandbox's pid namespace, which the host still sees): by a marker in their command line.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace studyhub::testing {
+
+// Pids whose command line holds `marker` (this test process excluded).
+std::vector<int> processes_with(const std::string& marker);
+// Waits until one exists (true) or the time is up.
+bool wait_for_process(const std::string& marker, std::chrono::milliseconds limit);
+// Waits until none exists (true) or the time is up.
+bool wait_no_process(const std::string& marker, std::chrono::milliseconds limit);
+
+// Build code for World::npm_site that runs `sleep` for `seconds` under a shell whose command line
+// carries the marker, so the build's processes can be found and counted.
+std::string marked_sleep(const std::string& marker, double seconds);
+
+}  // namespace studyhub::testing
