@@ -239,7 +239,7 @@ TEST_CASE("runner: refuses to start without a token, and answers docker-run's ow
 TEST_CASE("docker-run target: cancel aborts the transfer and the runner stops the build whose client left") {
   RemoteWorld w;
   RunnerProcess runner(w.runner_state, kToken);
-  const std::string marker = "studyhub-hang-" + std::to_string(::getpid());
+  const std::string marker = unique_marker();
   fs::path app = w.npm_site("hang", "Hang", marked_sleep(marker, 120));
   ChildProcess client({binary_path(), "publish", "--json", "--target", "docker-run", "--docker-run-url", runner.url(),
                        app.string()},

@@ -98,7 +98,7 @@ TEST_CASE("hub queue: a newer deployment supersedes a queued one and both publis
 
 TEST_CASE("hub queue: cancel while building stops the build's processes and records canceled") {
   HubWorld w;
-  const std::string marker = "studyhub-long-build-" + std::to_string(::getpid());
+  const std::string marker = unique_marker();
   fs::path app = w.npm_site("long", "Long", marked_sleep(marker, 60));
   BackgroundPublish p(w, w.hub->url(), app);
   REQUIRE(wait_for_process(marker, 60s));
@@ -209,7 +209,7 @@ TEST_CASE("hub load: 20 clients × 10 publishes over 5 sites and 2 hubs — ever
 
 TEST_CASE("hub: a worker killed with SIGKILL mid-build — another hub's worker takes the job after the lease lapses and the site serves one whole version") {
   HubWorld w({"--workers", "0"});  // the API; two worker processes share its database and data folder
-  const std::string marker = "studyhub-survivor-" + std::to_string(::getpid());
+  const std::string marker = unique_marker();
   auto first_worker = std::make_unique<HubProcess>(w.db, w.data, std::vector<std::string>{"--lease-seconds", "3"},
                                                    std::map<std::string, std::string>{}, "worker");
   fs::path app = w.npm_site("survivor", "Survivor v1");
@@ -233,7 +233,7 @@ TEST_CASE("hub: a worker killed with SIGKILL mid-build — another hub's worker 
 
 TEST_CASE("hub: SIGTERM lets a short build finish and hands a long one back to the queue — exit 0, no process left") {
   HubWorld w({"--workers", "0"});
-  const std::string marker = "studyhub-sigterm-" + std::to_string(::getpid());
+  const std::string marker = unique_marker();
   SUBCASE("finished within the grace period") {
     HubProcess worker(w.db, w.data, {"--shutdown-grace", "20"}, {}, "worker");
     fs::path app = w.npm_site("short", "Short", marked_sleep(marker, 1.5));
@@ -268,7 +268,7 @@ TEST_CASE("hub: SIGTERM lets a short build finish and hands a long one back to t
 
 TEST_CASE("hub: the database stopped and restarted mid-build — the API answers 503 with Retry-After, nothing is lost") {
   HubWorld w;
-  const std::string marker = "studyhub-steady-" + std::to_string(::getpid());
+  const std::string marker = unique_marker();
   fs::path app = w.npm_site("steady", "Steady", marked_sleep(marker, 3));
   BackgroundPublish building(w, w.hub->url(), app);
   REQUIRE(wait_for_process(marker, 60s));

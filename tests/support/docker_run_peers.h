@@ -22,6 +22,7 @@ class RunnerProcess {
                 std::map<std::string, std::string> env = {});
   ~RunnerProcess();  // SIGTERM (stops running builds), then waits
   const std::string& url() const { return url_; }
+  int pid() const { return child_.pid(); }
   std::string log();  // its stderr so far: one access-log line per request
 
  private:

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -40,8 +42,16 @@ bool wait_no_process(const std::string& marker, std::chrono::milliseconds limit)
   return false;
 }
 
+std::string unique_marker() {
+  static std::atomic<int> counter{0};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0.0000%06d%02d", static_cast<int>(::getpid() % 1000000), ++counter % 100);
+  return buf;
+}
+
 std::string marked_sleep(const std::string& marker, double seconds) {
-  return "require('child_process').execSync('sleep " + std::to_string(seconds) + " # " + marker + "', {stdio: 'inherit'});\n";
+  return "require('child_process').execFileSync('sleep', ['" + std::to_string(seconds) + "', '" + marker +
+         "'], {stdio: 'inherit'});\n";
 }
 
 }  // namespace studyhub::testing

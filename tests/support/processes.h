@@ -15,8 +15,13 @@ bool wait_for_process(const std::string& marker, std::chrono::milliseconds limit
 // Waits until none exists (true) or the time is up.
 bool wait_no_process(const std::string& marker, std::chrono::milliseconds limit);
 
-// Build code for World::npm_site that runs `sleep` for `seconds` under a shell whose command line
-// carries the marker, so the build's processes can be found and counted.
+// A marker no other process has: a tiny number ("0.0000123456"), so that it can be an argument of
+// `sleep` (which adds its arguments up): shells exec their last command, and only the process's
+// own arguments stay visible.
+std::string unique_marker();
+
+// Build code for World::npm_site that runs `sleep <seconds> <marker>`, so the build's process can be
+// found from outside.
 std::string marked_sleep(const std::string& marker, double seconds);
 
 }  // namespace studyhub::testing

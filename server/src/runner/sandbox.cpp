@@ -279,8 +279,8 @@ std::vector<std::string> bwrap_common(bool share_net) {
 std::string inner_step(bool share_net, const std::string& script) {
   auto a = bwrap_common(share_net);
   a.insert(a.begin() + 2, {"--unshare-user", "--disable-userns"});
-  a.insert(a.end(), {"--bind", "/work", "/work", "--bind", "/tmp", "/tmp", "--ro-bind", "/steps", "/steps", "--chdir", "/work",
-                     "--", "/bin/sh", script});
+  a.insert(a.end(), {"--bind", "/work", "/work", "--bind", "/tmp", "/tmp", "--ro-bind", "/steps", "/steps", "--remount-ro", "/",
+                     "--chdir", "/work", "--", "/bin/sh", script});
   return join_quoted(a);
 }
 
@@ -370,7 +370,8 @@ SandboxSupport probe_sandbox(const SandboxOptions& options) {
   }
   // A nested run, as a build does it.
   std::vector<std::string> outer = bwrap_common(false);
-  outer.insert(outer.end(), {"--size", "1048576", "--tmpfs", "/work", "--tmpfs", "/tmp", "--dir", "/steps", "--chdir", "/work", "--", "/bin/sh",
+  outer.insert(outer.end(), {"--size", "1048576", "--tmpfs", "/work", "--tmpfs", "/tmp", "--dir", "/steps", "--remount-ro", "/",
+                             "--chdir", "/work", "--", "/bin/sh",
                              "-c", inner_step(false, "/dev/null")});
   std::vector<std::string> argv;
   if (user.drop)
@@ -475,7 +476,9 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
                              "--tmpfs", "/tmp", "--ro-bind", (scratch / "payload").string(), "/payload", "--ro-bind",
                              (scratch / "steps").string(), "/steps"});
   if (cache) outer.insert(outer.end(), {"--bind", cache->string(), "/cache"});
-  outer.insert(outer.end(), {"--chdir", "/work", "--", "/bin/sh", "/steps/outer.sh"});
+  // The sandbox's own root, where bwrap made the mount points, becomes read-only too: only /work and
+  // /tmp (and /cache for the outer script) can be written.
+  outer.insert(outer.end(), {"--remount-ro", "/", "--chdir", "/work", "--", "/bin/sh", "/steps/outer.sh"});
 
   // sh joins the build's cgroup (before anything else starts, so every descendant is in it), then
   // becomes prlimit → setpriv → bwrap.
