@@ -1,12 +1,11 @@
 #include "support/processes.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 namespace studyhub::testing {
@@ -19,8 +18,13 @@ std::vector<int> processes_with(const std::string& marker) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     int pid = std::stoi(name);
     if (pid == ::getpid()) continue;
-    std::ifstream in(e.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // read(2): the process may end while we read, and that is just "not this one".
+    std::string cmdline;
+    int fd = ::open((e.path() / "cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) cmdline.append(buf, static_cast<size_t>(n));
+    ::close(fd);
     if (cmdline.find(marker) != std::string::npos) out.push_back(pid);
   }
   return out;
