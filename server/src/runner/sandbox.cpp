@@ -39,9 +39,11 @@ bool write_text(const fs::path& file, const std::string& text) {
   return static_cast<bool>(out);
 }
 
-// The read-only system a build sees: /usr (and the merged-/usr links), /etc, and the prefix of a
-// Node.js installed outside /usr.
-std::vector<std::string> system_binds() {
+// The read-only system a build sees: /usr (and the merged-/usr links), /etc, /proc, and the prefix
+// of a Node.js installed outside /usr. /proc is the sandbox's own (its pid namespace only), except
+// where the kernel refuses a new one: in a container whose /proc has masked paths (Docker's
+// default), the container's is shown read-only instead (see SandboxSupport::private_proc).
+std::vector<std::string> system_binds(bool private_proc) {
   std::vector<std::string> a{"--ro-bind", "/usr", "/usr"};
   for (const char* top : {"/bin", "/lib", "/lib64", "/sbin", "/lib32", "/libx32"}) {
     std::error_code ec;
@@ -51,7 +53,11 @@ std::vector<std::string> system_binds() {
       a.insert(a.end(), {"--ro-bind", top, top});
     }
   }
-  a.insert(a.end(), {"--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev"});
+  a.insert(a.end(), {"--ro-bind", "/etc", "/etc", "--dev", "/dev"});
+  // The container's /proc where a new one is refused: writable only for what the build user may
+  // write there anyway (its own processes' files, the uid map of a nested sandbox).
+  if (private_proc) a.insert(a.end(), {"--proc", "/proc"});
+  else a.insert(a.end(), {"--bind", "/proc", "/proc"});
   // Node.js (and npm) where the runner found it, when that is not under /usr.
   if (const char* path = std::getenv("PATH")) {
     for (const auto& dir : split_list(path, ':')) {
@@ -248,6 +254,25 @@ struct BuildUser {
   gid_t gid = 0;
 };
 
+// Every process of the build user, gone (a build without a pid namespace of its own may leave
+// daemons; the build user runs nothing else, one build at a time).
+void kill_build_user(uid_t uid) {
+  for (int round = 0; round < 200; ++round) {
+    bool any = false;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator("/proc", ec)) {
+      std::string name = e.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      struct stat st {};
+      if (::stat(e.path().c_str(), &st) != 0 || st.st_uid != uid) continue;
+      any = true;
+      ::kill(std::stoi(name), SIGKILL);
+    }
+    if (!any) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 BuildUser build_user(const SandboxOptions& o) {
   BuildUser u;
   if (::geteuid() != 0) return u;
@@ -260,10 +285,14 @@ BuildUser build_user(const SandboxOptions& o) {
 }
 
 // The part of every bwrap: namespaces, the read-only system, no capabilities, a clean environment.
-std::vector<std::string> bwrap_common(bool share_net) {
-  std::vector<std::string> a{"bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"};
-  if (share_net) a.push_back("--share-net");
-  auto sys = system_binds();
+std::vector<std::string> bwrap_common(bool share_net, bool private_proc) {
+  // Every namespace; without a /proc of its own no pid namespace either (bwrap needs the one to
+  // watch the other), and the runner ends the build user's processes itself (kill_build_user).
+  std::vector<std::string> a{"bwrap", "--unshare-user", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                             "--die-with-parent", "--new-session", "--cap-drop", "ALL"};
+  if (private_proc) a.push_back("--unshare-pid");
+  if (!share_net) a.push_back("--unshare-net");
+  auto sys = system_binds(private_proc);
   a.insert(a.end(), sys.begin(), sys.end());
   a.insert(a.end(), {"--hostname", "sandbox", "--clearenv", "--setenv", "PATH", sandbox_path(), "--setenv", "HOME", "/work",
                      "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8", "--setenv", "npm_config_cache",
@@ -276,9 +305,11 @@ std::vector<std::string> bwrap_common(bool share_net) {
 
 // One step inside the outer sandbox: its own pid namespace (whatever it starts ends with it), no
 // new user namespaces, the work folder and /tmp, the network only when given.
-std::string inner_step(bool share_net, const std::string& script) {
-  auto a = bwrap_common(share_net);
-  a.insert(a.begin() + 2, {"--unshare-user", "--disable-userns"});
+std::string inner_step(bool share_net, bool private_proc, const std::string& script) {
+  auto a = bwrap_common(share_net, private_proc);
+  // No user namespaces inside a step. (bwrap does that through /proc/sys, which a container's /proc
+  // keeps read-only: there a step could still make one.)
+  if (private_proc) a.insert(a.begin() + 2, "--disable-userns");
   a.insert(a.end(), {"--bind", "/work", "/work", "--bind", "/tmp", "/tmp", "--ro-bind", "/steps", "/steps", "--remount-ro", "/",
                      "--chdir", "/work", "--", "/bin/sh", script});
   return join_quoted(a);
@@ -294,6 +325,10 @@ std::string SandboxSupport::describe() const {
   else out += ", cgroup " + cgroup + " (" + std::string(memory_limit ? "memory" : "") +
               (memory_limit && process_limit ? ", " : "") + (process_limit ? "processes" : "") + ")";
   out += drops_user ? ", builds run as an unprivileged user" : ", builds run as the runner's user";
+  if (!private_proc)
+    out += ", no pid namespace: the container's /proc, the build user's processes ended after each build, user "
+           "namespaces not disabled inside "
+           "(run the container with systempaths=unconfined for a pid namespace and a /proc of its own)";
   out += ", disk by a size-limited tmpfs";
   return out;
 }
@@ -368,17 +403,23 @@ SandboxSupport probe_sandbox(const SandboxOptions& options) {
     s.memory_limit = cg.memory();
     s.process_limit = cg.pids();
   }
-  // A nested run, as a build does it.
-  std::vector<std::string> outer = bwrap_common(false);
-  outer.insert(outer.end(), {"--size", "1048576", "--tmpfs", "/work", "--tmpfs", "/tmp", "--dir", "/steps", "--remount-ro", "/",
-                             "--chdir", "/work", "--", "/bin/sh",
-                             "-c", inner_step(false, "/dev/null")});
-  std::vector<std::string> argv;
-  if (user.drop)
-    argv = {"setpriv", "--reuid=" + std::to_string(user.uid), "--regid=" + std::to_string(user.gid), "--clear-groups", "--"};
-  argv.insert(argv.end(), outer.begin(), outer.end());
-  auto o = run_process({.argv = argv, .cwd = "/", .env = scrubbed_environment(), .stdin_text = "", .pid_file = {}},
+  // A nested run, as a build does it: with a /proc of its own, else (in a container) the shared one.
+  auto try_nested = [&](bool private_proc) {
+    std::vector<std::string> outer = bwrap_common(false, private_proc);
+    outer.insert(outer.end(), {"--size", "1048576", "--tmpfs", "/work", "--tmpfs", "/tmp", "--dir", "/steps", "--remount-ro", "/",
+                               "--chdir", "/work", "--", "/bin/sh", "-c", inner_step(false, private_proc, "/dev/null")});
+    std::vector<std::string> argv;
+    if (user.drop)
+      argv = {"setpriv", "--reuid=" + std::to_string(user.uid), "--regid=" + std::to_string(user.gid), "--clear-groups", "--"};
+    argv.insert(argv.end(), outer.begin(), outer.end());
+    return run_process({.argv = argv, .cwd = "/", .env = scrubbed_environment(), .stdin_text = "", .pid_file = {}},
                        {.timeout = std::chrono::seconds(20), .output_cap = 1 << 20}, {}, {}, false);
+  };
+  auto o = try_nested(true);
+  s.private_proc = o.error.empty() && o.exit_code == 0;
+  // Only where the build user is the runner's own: the leftovers of a build without a pid namespace
+  // are then told apart by their user.
+  if (!s.private_proc && o.stderr_text.find("Can't mount proc") != std::string::npos && user.drop) o = try_nested(false);
   if (!o.error.empty() || o.exit_code != 0) {
     s.problem = "bubblewrap cannot make the sandbox here (" + (o.error.empty() ? o.stderr_text : o.error) +
                 "); in a container it needs seccomp=unconfined (see docs/deploy.md)";
@@ -455,7 +496,7 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
   std::string outer_script = "set -e\ncp -a /payload/. /work/\n";
   if (cache) outer_script += "if [ -d /cache/node_modules ]; then cp -a /cache/node_modules /work/; fi\n";
   if (!steps->install.empty()) {
-    outer_script += inner_step(install_net, "/steps/install.sh") + " </dev/null 1>&2\n";
+    outer_script += inner_step(install_net, run.support.private_proc, "/steps/install.sh") + " </dev/null 1>&2\n";
     if (cache)
       // Kept for this site's next build when the install changed it: copied whole, then renamed in.
       outer_script +=
@@ -464,14 +505,14 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
           "  rm -rf /cache/.next && cp -a node_modules /cache/.next && rm -rf /cache/node_modules && "
           "mv /cache/.next /cache/node_modules\nfi\n";
   }
-  outer_script += "exec " + inner_step(build_net, "/steps/build.sh") + "\n";
+  outer_script += "exec " + inner_step(build_net, run.support.private_proc, "/steps/build.sh") + "\n";
   for (auto [name, text] : {std::pair{"outer.sh", &outer_script}, {"install.sh", &steps->install}, {"build.sh", &steps->build}}) {
     fs::path file = scratch / "steps" / name;
     if (!write_text(file, *text)) return Error{"cannot write the build's steps in " + scratch.string(), false, "io"};
     if (user.drop) [[maybe_unused]] int rc = ::chown(file.c_str(), user.uid, user.gid);
   }
 
-  std::vector<std::string> outer = bwrap_common(install_net || build_net);
+  std::vector<std::string> outer = bwrap_common(install_net || build_net, run.support.private_proc);
   outer.insert(outer.end(), {"--size", std::to_string(o.disk_bytes), "--tmpfs", "/work", "--size", std::to_string(o.tmp_bytes),
                              "--tmpfs", "/tmp", "--ro-bind", (scratch / "payload").string(), "/payload", "--ro-bind",
                              (scratch / "steps").string(), "/steps"});
@@ -504,6 +545,7 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
                                    run.limits, stop, on_log, /*stream_stdout=*/false);
   bool oom = cg.ran_out_of_memory(), too_many = cg.hit_process_limit();
   cg.kill_all();
+  if (!run.support.private_proc && user.drop) kill_build_user(user.uid);
   if (!out.error.empty()) return Error{out.error};
   if (out.cancelled) return cancelled_error();
   if (out.timed_out)

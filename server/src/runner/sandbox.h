@@ -43,6 +43,11 @@ struct SandboxSupport {
   std::string cgroup;          // "v2", "v1" or "none"
   bool memory_limit = false, process_limit = false;
   bool drops_user = false;     // builds run as another user than the runner
+  // A pid namespace and a /proc of the sandbox's own. In a container with Docker's masked /proc
+  // paths the kernel refuses a new /proc; builds then run in the container's pid namespace and see
+  // its /proc (its processes listed, their environments unreadable, out of reach as another user),
+  // and the runner ends every process of the build user when a build ends.
+  bool private_proc = true;
   std::string problem;         // why something is missing, for the log
   std::string describe() const;  // one line: "bubblewrap, cgroup v1 (memory, processes), builds as nobody"
 };
