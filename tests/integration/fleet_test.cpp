@@ -49,6 +49,7 @@ TEST_CASE("fleet: a full builder answers 503 with Retry-After — the client wai
   for (int i = 0; i < 3; ++i) {
     fs::path site = w.npm_site("busy-" + std::to_string(i), "Busy " + std::to_string(i),
                                "require('child_process').execSync('sleep 2');\n");
+    w.other_states.push_back(w.state + "-" + std::to_string(i));
     clients.push_back(std::make_unique<ChildProcess>(
         std::vector<std::string>{binary_path(), "publish", "--json", "--target", "docker-run", "--docker-run-url", runner.url(),
                                  site.string()},

@@ -151,6 +151,11 @@ TEST_CASE("sandbox: a real Vite app from the npm registry is built inside the sa
 
 TEST_CASE("sandbox: publish --isolate builds a local sandbox the same way") {
   World w;
+  // A private temporary folder (as the editor's tests and some desktops have): the build user
+  // cannot pass through it, so the sandbox must be prepared elsewhere.
+  fs::create_directories(w.tmp.path() + "/private-tmp");
+  fs::permissions(w.tmp.path() + "/private-tmp", fs::perms::owner_all);
+  w.env["TMPDIR"] = w.tmp.path() + "/private-tmp";
   fs::path site = w.npm_site("isolated", "Isolated", "if (process.env.HOME !== '/work') throw new Error('not in the sandbox');\n");
   auto r = w.cli({"publish", "--json", "--isolate", site.string()});
   CAPTURE(r.out);

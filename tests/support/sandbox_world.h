@@ -20,7 +20,13 @@ struct World {
   std::string state = tmp.path() + "/state";
   fs::path root = fs::path(tmp.path());
 
-  ~World() { cli({"host", "--stop"}); }  // the background host of this state directory
+  // Other state directories a test publishes from (each may start a background host).
+  std::vector<std::string> other_states;
+
+  ~World() {  // the background hosts of these state directories
+    cli({"host", "--stop"});
+    for (const auto& s : other_states) run_command({binary_path(), "host", "--stop"}, {{"STUDYHUB_SANDBOX_HOME", s}});
+  }
 
   // Extra environment for every command (a token, a docker-run URL).
   std::map<std::string, std::string> env;

@@ -439,6 +439,12 @@ try {
   console.error(`e2e: FAILED: ${e.stack ?? e}`);
   await page?.screenshot({ path: path.join(artifacts, 'failure.png') }).catch(() => undefined);
   console.error(`e2e: the screen at the failure: ${path.join(artifacts, 'failure.png')}`);
+  // What the services said, for the failure's cause (tokens are never logged by them).
+  for (const [name, text] of [['runner.log', runnerLog], ['hub.log', hubLog]]) {
+    if (!text) continue;
+    writeFileSync(path.join(artifacts, name), text);
+    console.error(`e2e: ${name}, last lines:\n${text.split('\n').slice(-25).join('\n')}`);
+  }
 } finally {
   await cleanup();
 }

@@ -431,9 +431,22 @@ SandboxSupport probe_sandbox(const SandboxOptions& options) {
   return s;
 }
 
+// Whether a user other than the owner may pass through every folder down to `dir`.
+bool others_can_traverse(const fs::path& dir) {
+  for (fs::path p = dir;; p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
+    if (p == p.root_path() || p.empty()) return true;
+  }
+}
+
 fs::path sandbox_root() {
+  // The build user (not the runner's) opens what lies below the root: a private TMPDIR (a 0700
+  // folder of a test, a per-user temporary folder) would make every build fail at once.
   const char* tmp = std::getenv("TMPDIR");
-  return fs::path(tmp && *tmp ? tmp : "/tmp") / ("studyhub-sandbox-" + std::to_string(::geteuid()));
+  fs::path base = tmp && *tmp ? fs::path(tmp) : fs::path("/tmp");
+  if (!others_can_traverse(base)) base = "/tmp";
+  return base / ("studyhub-sandbox-" + std::to_string(::geteuid()));
 }
 
 Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, std::stop_token stop,
