@@ -308,12 +308,29 @@ async function main() {
   const clearToasts = () =>
     page.locator('.notifications-toasts .codicon-notifications-clear-all, .notifications-toasts .codicon-close').first().click().catch(() => undefined);
   await clearToasts();
+  // The upload takes ~100 ms on loopback: polling can miss it, so the page records every text the
+  // status bar shows while this publish runs.
+  await page.evaluate(() => {
+    const bar = document.getElementById('workbench.parts.statusbar');
+    window.__statusTrail = [];
+    window.__statusObserver?.disconnect();
+    window.__statusObserver = new MutationObserver(() => window.__statusTrail.push(bar.innerText));
+    window.__statusObserver.observe(bar, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  const recordTrail = async (seen) => {
+    const trail = await page.evaluate(() => window.__statusTrail.splice(0)).catch(() => []);
+    for (const text of trail) {
+      const ours = /(Publishing: \w+|Queued[^\n]*|Published|Publish failed)/.exec(text);
+      if (ours) seen.add(ours[1]);
+    }
+  };
   await runCommand('Studyhub: Publish Sandbox');
   const hubSeen = new Set();
   await until('the hub publish to be queued', 60_000, async () => {
     const text = await statusBar();
     const ours = /(Publishing: \w+|Queued[^\n]*|Published|Publish failed)/.exec(text);
     if (ours) hubSeen.add(ours[1]);
+    await recordTrail(hubSeen);
     if (/Publish failed/.test(text)) throw new Error(`the hub publish failed: ${text}`);
     return /Queued/.test(text);
   });
@@ -327,9 +344,11 @@ async function main() {
     const text = await statusBar();
     const ours = /(Publishing: \w+|Queued[^\n]*|Published|Publish failed)/.exec(text);
     if (ours) hubSeen.add(ours[1]);
+    await recordTrail(hubSeen);
     if (/Publish failed/.test(text)) throw new Error(`the hub publish failed: ${text}`);
     return /Published/.test(text);
   });
+  await page.evaluate(() => window.__statusObserver?.disconnect());
   log(`status bar on the hub: ${[...hubSeen].join(' → ')}`);
   for (const want of ['Publishing: upload', 'Queued', 'Publishing: build'])
     if (![...hubSeen].some((s) => s.startsWith(want))) throw new Error(`never saw "${want}" in the status bar`);
