@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Publishing benchmarks, each against a named peer in the same run:
 #  1. publish of an unchanged, already published 10,000-file folder (whole process; goal < 100 ms)
-#  2. decode + extract of a ~20 MB base64 tar.gz vs `base64 -d | tar -xz`            (goal ratio <= 1.0)
-#  3. the host vs nginx (one worker) with wrk: index.html and a 200 KB asset         (goal >= 0.8 of nginx)
+#  2. decode + extract of a ~20 MB base64 tar.gz vs `base64 -d | tar -xz`, same files checked
+#                                                                                    (goal ratio <= 0.9)
+#  3. the host vs nginx with wrk: index.html and a 200 KB asset; nginx as we had it (one worker) and
+#     tuned (open_file_cache, tcp_nopush, a worker per core): bench/publish/host_vs_nginx.sh
+#                                                      (goal >= 1.3x on index.html, >= 1.5x on 200 KB)
 #  4. second publish of a Vite React app after editing one file vs a bare `npm run build` in a warm
 #     checkout of the same app                                                        (goal ratio <= 1.3)
 # Needs hyperfine, nginx and wrk (apt-get install hyperfine nginx wrk) and Node/npm for 4.
@@ -16,11 +19,7 @@ WORK=$(mktemp -d /tmp/studyhub-bench-publish.XXXXXX)
 export STUDYHUB_SANDBOX_HOME=$WORK/state
 cleanup() {
   "$BIN" host --stop >/dev/null 2>&1 || true
-  if [ -f "$WORK/nginx/nginx.pid" ]; then
-    pid=$(cat "$WORK/nginx/nginx.pid")
-    kill -TERM "$pid" 2>/dev/null || true  # fast shutdown: the master takes its workers down
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
+  if [ -n "${X:-}" ] && [ "$X" != "$WORK" ]; then rm -rf "$X"; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -35,50 +34,40 @@ hyperfine -N --style none --warmup 3 --runs 30 --export-json "$WORK/p1.json" "$B
 printf "   whole process, median: %.1f ms (goal < 100 ms)\n" "$(python3 -c "print($(median "$WORK/p1.json")*1000)")"
 
 echo "== 2. decode + extract vs base64 -d | tar -xz"
+# Both write into a tmpfs when there is one: on this VM's ext4 (mounted with discard) the time of
+# creating 10,000 files swings between 1.7 s and 3.3 s from run to run, which drowns both programs'
+# own work. The input is in the page cache for both; ours maps it (the pipeline has the runner's
+# answer in memory), the peer reads it through base64 -d.
+X=$WORK
+[ -d /dev/shm ] && [ -w /dev/shm ] && X=$(mktemp -d /dev/shm/studyhub-bench-extract.XXXXXX)
 mkdir -p "$WORK/site/build"
 cp -r "$WORK/big/src" "$WORK/site/build/"
-tar -cz -C "$WORK/site" build | base64 -w0 > "$WORK/site.b64"
-echo "   input: $(du -m "$WORK/site.b64" | cut -f1) MB of base64, $(find "$WORK/site/build" -type f | wc -l) files"
-hyperfine --style none --warmup 1 --runs 10 --prepare "rm -rf $WORK/x1 $WORK/x2; mkdir -p $WORK/x2" \
-  --export-json "$WORK/p2.json" "$BUILD/bench/extract_bench $WORK/site.b64 $WORK/x1" \
-  "sh -c 'base64 -d $WORK/site.b64 | tar -xz -C $WORK/x2'" >/dev/null 2>&1
-python3 - "$WORK/p2.json" <<'PY'
+tar -cz -C "$WORK/site" build | base64 -w0 > "$X/site.b64"
+echo "   input: $(du -m "$X/site.b64" | cut -f1) MB of base64, $(find "$WORK/site/build" -type f | wc -l) files, extracted into $(df --output=fstype "$X" | tail -1)"
+# Both must write the same files with the same bytes (ours strips the build/ prefix) before
+# anything is timed, and again after the timed runs (each side's last run is kept for that).
+rm -rf "$X/x1" "$X/x2" && mkdir -p "$X/x2"
+"$BUILD/bench/extract_bench" "$X/site.b64" "$X/x1" >/dev/null && base64 -d "$X/site.b64" | tar -xz -C "$X/x2"
+same_trees() { diff -r -q "$X/x1" "$X/x2/build" >/dev/null && diff -r -q "$WORK/site/build" "$X/x1" >/dev/null; }
+if same_trees; then
+  hyperfine --style none --warmup 2 --runs 15 --export-json "$WORK/p2.json" \
+    --prepare "rm -rf $X/x1" "$BUILD/bench/extract_bench $X/site.b64 $X/x1" \
+    --prepare "rm -rf $X/x2 && mkdir -p $X/x2" "sh -c 'base64 -d $X/site.b64 | tar -xz -C $X/x2'" >/dev/null 2>&1
+fi
+if same_trees; then
+  python3 - "$WORK/p2.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))['results']
 ours, peer = r[0]['median'], r[1]['median']
-print(f"   ours {ours*1000:.0f} ms, base64 -d | tar -xz {peer*1000:.0f} ms, ratio {ours/peer:.2f} (goal <= 1.0)")
+print(f"   ours {ours*1000:.0f} ms, base64 -d | tar -xz {peer*1000:.0f} ms, ratio {ours/peer:.2f} (goal <= 0.9)")
 PY
+else
+  echo "   the extracted trees differ (diff -r $X/x1 $X/x2/build): no ratio"
+fi
+if [ "$X" != "$WORK" ]; then rm -rf "$X"; fi
 
-echo "== 3. the host vs nginx (1 worker), wrk -t2 -c50 -d10s on loopback"
-mkdir -p "$WORK/hostsite/assets"
-cp examples/hello-static/index.html "$WORK/hostsite/"
-head -c 204800 /dev/urandom > "$WORK/hostsite/assets/big.bin"
-url=$("$BIN" publish "$WORK/hostsite" 2>/dev/null)
-mkdir -p "$WORK/nginx/logs"
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
-cat > "$WORK/nginx/nginx.conf" <<NGINX
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  include /etc/nginx/mime.types;
-  client_body_temp_path $WORK/nginx/tmp; proxy_temp_path $WORK/nginx/tmp; fastcgi_temp_path $WORK/nginx/tmp;
-  uwsgi_temp_path $WORK/nginx/tmp; scgi_temp_path $WORK/nginx/tmp;
-  server { listen 127.0.0.1:$port; location /s/ { alias $STUDYHUB_SANDBOX_HOME/sites/; } }
-}
-NGINX
-mkdir -p "$WORK/nginx/tmp"
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
-sleep 0.5
-ours_base=${url%/s/*}
-rps() { wrk -t2 -c50 -d10s "$1" | awk '/Requests\/sec/ {print $2}'; }
-for path in "/s/hostsite/index.html" "/s/hostsite/assets/big.bin"; do
-  a=$(rps "$ours_base$path"); b=$(rps "http://127.0.0.1:$port$path")
-  echo "   $path: ours $a req/s, nginx $b req/s, ratio $(ratio "$a" "$b") (goal >= 0.8)"
-done
+echo "== 3. the host vs nginx"
+bench/publish/host_vs_nginx.sh "$BUILD"
 
 if [ "${2:-}" != --skip-vite ]; then
   echo "== 4. second publish of a Vite app after a one-file edit vs a bare npm run build"
