@@ -68,6 +68,30 @@ struct Fixture {
   }
 };
 
+// `bytes` as one gzip member with nothing after it (no tar around them).
+std::string gzip_member(std::string_view bytes) {
+  std::string out;
+  struct archive* a = archive_write_new();
+  archive_write_add_filter_gzip(a);
+  archive_write_set_format_raw(a);
+  archive_write_set_bytes_in_last_block(a, 1);  // no zero padding after the member
+  archive_write_open(
+      a, &out, nullptr,
+      [](struct archive*, void* data, const void* buf, size_t len) -> la_ssize_t {
+        static_cast<std::string*>(data)->append(static_cast<const char*>(buf), len);
+        return static_cast<la_ssize_t>(len);
+      },
+      nullptr);
+  struct archive_entry* entry = archive_entry_new();
+  archive_entry_set_filetype(entry, AE_IFREG);
+  archive_write_header(a, entry);
+  archive_write_data(a, bytes.data(), bytes.size());
+  archive_entry_free(entry);
+  archive_write_close(a);
+  archive_write_free(a);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE_FIXTURE(Fixture, "a good site: files, folders, an inside link, through base64 as the contract sends it") {
@@ -159,4 +183,76 @@ TEST_CASE_FIXTURE(Fixture, "truncated, non-gzip, non-base64 and build-less outpu
 
   auto empty = archive::extract_site(make_tar_gz({{"dist/index.html", AE_IFREG, "x"}}), staging, {}, "build");
   REQUIRE_FALSE(empty.ok());
+}
+
+TEST_CASE_FIXTURE(Fixture, "the contract's wire form is decoded and inflated as it is unpacked: many files, every byte") {
+  // Enough files and bytes that the inflating thread and the writing one overlap for many blocks.
+  std::vector<Entry> entries{{"build/", AE_IFDIR}};
+  uint32_t x = 7;
+  for (int d = 0; d < 20; ++d)
+    for (int f = 0; f < 30; ++f) {
+      std::string content;
+      for (int i = 0; i < 3000 + d * 50 + f; ++i) content.push_back(static_cast<char>('a' + ((x = x * 1103515245 + 12345) >> 28)));
+      entries.push_back({"build/d" + std::to_string(d) + "/f" + std::to_string(f) + ".txt", AE_IFREG, content});
+    }
+  std::string wire = archive::encode_base64(make_tar_gz(entries));
+  std::string wrapped;
+  for (size_t i = 0; i < wire.size(); i += 76) wrapped += wire.substr(i, 76) + "\n";
+  for (const auto& text : {wire, wrapped}) {
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    auto r = archive::extract_site_base64(text, staging);
+    REQUIRE_MESSAGE(r.ok(), r.error().message);
+    CHECK(r->files == 600);
+    for (size_t i = 1; i < entries.size(); i += 37)
+      CHECK(read_file(staging / entries[i].name.substr(6)) == entries[i].content);
+  }
+}
+
+TEST_CASE_FIXTURE(Fixture, "wire-form errors say what was wrong: not base64, cut off, not gzip, damaged, a bomb") {
+  std::string tgz = make_tar_gz({{"build/index.html", AE_IFREG, std::string(300000, 'x')}});
+  std::string wire = archive::encode_base64(tgz);
+  auto expect = [&](std::string_view text, const std::string& part, const archive::ExtractLimits& limits = {}) {
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    auto r = archive::extract_site_base64(text, staging, limits);
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.error().message.find(part) != std::string::npos, r.error().message);
+  };
+  expect("npm ERR! something went wrong ***", "not base64");
+  // libarchive pads its output with zeros to 10 KiB: cut inside the gzip member itself.
+  size_t member = tgz.find_last_not_of('\0') + 1;
+  expect(archive::encode_base64(tgz.substr(0, member / 2)), "truncated or damaged");
+  expect(archive::encode_base64(tgz.substr(0, member - 4)), "truncated or damaged");  // no length in the trailer
+  expect(archive::encode_base64("plain text, not gzip"), "not a gzip-compressed tar archive");
+  expect("", "not a gzip-compressed tar archive");
+  std::string damaged = tgz;
+  for (size_t i = 40; i < 80; ++i) damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+  expect(archive::encode_base64(damaged), "truncated or damaged");
+  expect(wire, "archive bomb", {.max_bytes = 100000});
+  // A gzip of something that is not a tar.
+  std::string not_tar = gzip_member("hello, not a tar at all");
+  expect(archive::encode_base64(not_tar), "not a gzip-compressed tar archive");
+}
+
+TEST_CASE_FIXTURE(Fixture, "concatenated gzip members are one stream, and trailing bytes after it are ignored, as gzip does") {
+  // A tar split in two gzip members (what `cat a.gz b.gz` makes).
+  std::string tgz = make_tar_gz({{"build/a.txt", AE_IFREG, "first"}, {"build/b.txt", AE_IFREG, "second"}});
+  // Inflate, split the tar at a block boundary, and compress each half as its own member.
+  struct archive* r = archive_read_new();
+  archive_read_support_filter_gzip(r);
+  archive_read_support_format_raw(r);
+  archive_read_open_memory(r, tgz.data(), tgz.size());
+  struct archive_entry* e;
+  REQUIRE(archive_read_next_header(r, &e) == ARCHIVE_OK);
+  std::string tar(1 << 16, '\0');
+  la_ssize_t n = archive_read_data(r, tar.data(), tar.size());
+  archive_read_free(r);
+  REQUIRE(n > 1024);
+  tar.resize(static_cast<size_t>(n));
+  std::string two = gzip_member(std::string_view(tar).substr(0, 1024)) + gzip_member(std::string_view(tar).substr(1024));
+  auto out = archive::extract_site_base64(archive::encode_base64(two + std::string(100, '\0')), staging);
+  REQUIRE_MESSAGE(out.ok(), out.error().message);
+  CHECK(read_file(staging / "a.txt") == "first");
+  CHECK(read_file(staging / "b.txt") == "second");
 }

@@ -1,13 +1,14 @@
 #include "archive/base64.h"
 
-#include <openssl/evp.h>
+#include "libs/crypto.h"
 
 #include <memory>
 
 namespace studyhub::archive {
 
 Result<std::string> decode_base64(std::string_view text) {
-  std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(), EVP_ENCODE_CTX_free);
+  auto free_ctx = [](EVP_ENCODE_CTX* c) { EVP_ENCODE_CTX_free(c); };
+  std::unique_ptr<EVP_ENCODE_CTX, decltype(free_ctx)> ctx(EVP_ENCODE_CTX_new(), free_ctx);
   if (!ctx) return Error{"out of memory while decoding the build output"};
   EVP_DecodeInit(ctx.get());
   std::string out(text.size() / 4 * 3 + 3, '\0');

@@ -1,17 +1,20 @@
 #include "archive/extract.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <set>
+#include <unordered_set>
+
+#include "archive/tar_stream.h"
+#include "libs/archive.h"
 
 namespace studyhub::archive {
 
@@ -19,7 +22,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using ArchivePtr = std::unique_ptr<struct archive, decltype(&archive_read_free)>;
+struct ArchiveFree {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+using ArchivePtr = std::unique_ptr<struct archive, ArchiveFree>;
 
 // "build/a/b.js" -> "a/b.js"; "" for the root itself; nullopt when outside root_dir or unsafe.
 std::optional<std::string> site_relative(std::string_view name, std::string_view root_dir, std::string& why) {
@@ -80,10 +86,22 @@ Error write_error(const fs::path& dest, int err) {
   return Error{"cannot write the site to " + dest.parent_path().string() + ": " + std::strerror(err) + hint, false, "io"};
 }
 
-Status write_file(struct archive* a, const fs::path& dest, mode_t mode, uint64_t& total, uint64_t max_bytes,
-                  uint64_t& written) {
-  int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return write_error(dest, errno);
+// Opens or creates beneath the staging folder without following any link on the way: the archive's
+// own links are refused as folders, and nothing else may redirect a write.
+int open_beneath(int root_fd, const std::string& rel, int flags, mode_t mode) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.mode = mode;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+  int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
+  if (fd >= 0 || errno != ENOSYS) return fd;
+  return ::openat(root_fd, rel.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, mode);  // before Linux 5.6
+}
+
+Status write_file(struct archive* a, int root_fd, const std::string& rel, const fs::path& staging, mode_t mode,
+                  uint64_t& total, uint64_t max_bytes, uint64_t& written) {
+  int fd = open_beneath(root_fd, rel, O_WRONLY | O_CREAT | O_EXCL, mode);
+  if (fd < 0) return write_error(staging / rel, errno);
   const void* block;
   size_t size;
   la_int64_t offset;
@@ -103,51 +121,71 @@ Status write_file(struct archive* a, const fs::path& dest, mode_t mode, uint64_t
       if (n <= 0) {
         int err = n < 0 ? errno : ENOSPC;
         ::close(fd);
-        return write_error(dest, err);
+        return write_error(staging / rel, err);
       }
       done += static_cast<size_t>(n);
     }
   }
-  if (::close(fd) != 0) return write_error(dest, errno);
-  if (rc != ARCHIVE_EOF)
-    return Error{"the site archive is truncated or damaged (" + std::string(archive_error_string(a) ? archive_error_string(a) : "read error") + ")"};
+  if (::close(fd) != 0) return write_error(staging / rel, errno);
+  if (rc != ARCHIVE_EOF) return Error{};  // the caller says why: the stream's error or libarchive's
   return ok_status();
 }
 
-}  // namespace
+la_ssize_t read_block(struct archive*, void* stream, const void** buffer) {
+  auto* s = static_cast<TarStream*>(stream);
+  std::string_view block = s->next();
+  *buffer = block.data();
+  if (block.empty()) return s->error() ? ARCHIVE_FATAL : 0;
+  return static_cast<la_ssize_t>(block.size());
+}
 
-Result<Extracted> extract_site(std::string_view tar_gz, const fs::path& staging, const ExtractLimits& limits,
-                               std::string_view root_dir) {
-  ArchivePtr a(archive_read_new(), archive_read_free);
-  archive_read_support_filter_gzip(a.get());
-  archive_read_support_format_tar(a.get());
-  if (archive_read_open_memory(a.get(), tar_gz.data(), tar_gz.size()) != ARCHIVE_OK)
-    return Error{"the build output is not a gzip-compressed tar archive (" +
-                 std::string(archive_error_string(a.get()) ? archive_error_string(a.get()) : "unreadable") + ")"};
+Result<Extracted> extract(TarStream& stream, const fs::path& staging, const ExtractLimits& limits,
+                          std::string_view root_dir) {
+  ArchivePtr a(archive_read_new());
+  archive_read_support_format_tar(a.get());  // the stream is already inflated
+  // Why the archive could not be read: the decoder's reason (not base64, not gzip, cut short)
+  // comes first, it is the cause of whatever libarchive saw.
+  auto failure = [&](bool first_entry) -> Error {
+    if (auto e = stream.error()) return *e;
+    if (first_entry) return Error{"the build output is not a gzip-compressed tar archive"};
+    const char* why = archive_error_string(a.get());
+    return Error{"the site archive is truncated or damaged (" + std::string(why ? why : "read error") + ")"};
+  };
+  if (archive_read_open(a.get(), &stream, nullptr, read_block, nullptr) != ARCHIVE_OK) return failure(true);
+  int root_fd = ::open(staging.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return write_error(staging / ".", errno);
+  struct CloseRoot {
+    int fd;
+    ~CloseRoot() { ::close(fd); }
+  } close_root{root_fd};
 
   Extracted out;
   uint64_t entries = 0;
   bool saw_root = false;
-  std::set<std::string> links;  // no later entry may pass through one
-  std::set<fs::path> made{staging};  // folders known to exist: one mkdir per folder, not per file
-  auto make_dirs = [&](const fs::path& dir) -> Status {
+  std::unordered_set<std::string> links;        // no later entry may pass through one
+  std::unordered_set<std::string> made{""};      // folders known to exist: one mkdir per folder, not per file
+  // Creates `dir` (relative, '/'-joined) and its missing parents beneath the staging folder.
+  auto make_dirs = [&](const std::string& dir) -> Status {
     if (made.count(dir)) return ok_status();
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return Error{"cannot create " + dir.string() + ": " + ec.message()};
-    made.insert(dir);
+    for (size_t at = dir.find('/');; at = dir.find('/', at + 1)) {
+      std::string part = dir.substr(0, at);
+      if (!made.count(part)) {
+        if (::mkdirat(root_fd, part.c_str(), 0755) != 0 && errno != EEXIST)
+          return Error{"cannot create " + (staging / part).string() + ": " + std::strerror(errno)};
+        struct stat st {};
+        if (::fstatat(root_fd, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+          return Error{"the site archive was refused: " + part + " is both a file and a folder"};
+        made.insert(part);
+      }
+      if (at == std::string::npos) break;
+    }
     return ok_status();
   };
   struct archive_entry* entry = nullptr;
   while (true) {
     int rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-      if (entries == 0 && archive_filter_count(a.get()) <= 1)
-        return Error{"the build output is not a gzip-compressed tar archive"};
-      return Error{"the site archive is truncated or damaged (" +
-                   std::string(archive_error_string(a.get()) ? archive_error_string(a.get()) : "read error") + ")"};
-    }
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return failure(entries == 0);
     if (++entries > limits.max_entries)
       return Error{"the site archive holds more than " + std::to_string(limits.max_entries) +
                    " entries; it was refused as a possible archive bomb"};
@@ -156,27 +194,29 @@ Result<Extracted> extract_site(std::string_view tar_gz, const fs::path& staging,
     auto rel = site_relative(raw_name ? raw_name : "", root_dir, why);
     if (!rel) return Error{"the site archive was refused: it holds " + why + " (" + (raw_name ? raw_name : "") + ")"};
     saw_root = true;
-    for (size_t at = rel->find('/'); at != std::string::npos; at = rel->find('/', at + 1))
-      if (links.count(rel->substr(0, at)))
-        return Error{"the site archive was refused: " + *rel + " passes through a link"};
-    if (links.count(*rel)) return Error{"the site archive was refused: " + *rel + " appears twice"};
-
-    fs::path dest = rel->empty() ? staging : staging / *rel;
+    if (!links.empty()) {
+      for (size_t at = rel->find('/'); at != std::string::npos; at = rel->find('/', at + 1))
+        if (links.count(rel->substr(0, at)))
+          return Error{"the site archive was refused: " + *rel + " passes through a link"};
+      if (links.count(*rel)) return Error{"the site archive was refused: " + *rel + " appears twice"};
+    }
     if (archive_entry_hardlink(entry)) return Error{"the site archive was refused: it holds a hard link (" + *rel + ")"};
     mode_t type = archive_entry_filetype(entry);
-    std::error_code ec;
     if (type == AE_IFDIR) {
-      if (auto made_dir = make_dirs(dest); !made_dir) return made_dir.error();
+      if (rel->empty()) continue;
+      if (auto made_dir = make_dirs(*rel); !made_dir) return made_dir.error();
       continue;
     }
     if (rel->empty()) return Error{"the site archive was refused: its " + std::string(root_dir) + " entry is not a folder"};
-    if (auto made_dir = make_dirs(dest.parent_path()); !made_dir) return made_dir.error();
+    auto slash = rel->rfind('/');
+    if (slash != std::string::npos)
+      if (auto made_dir = make_dirs(rel->substr(0, slash)); !made_dir) return made_dir.error();
     if (type == AE_IFLNK) {
       const char* target = archive_entry_symlink(entry);
       if (!target || !link_stays_inside(*rel, target))
         return Error{"the site archive was refused: the link " + *rel + " points outside the site"};
-      fs::create_symlink(target, dest, ec);
-      if (ec) return Error{"cannot create the link " + *rel + ": " + ec.message()};
+      if (::symlinkat(target, root_fd, rel->c_str()) != 0)
+        return Error{"cannot create the link " + *rel + ": " + std::strerror(errno)};
       links.insert(*rel);
       continue;
     }
@@ -184,16 +224,38 @@ Result<Extracted> extract_site(std::string_view tar_gz, const fs::path& staging,
       return Error{"the site archive was refused: " + *rel + " is a device, FIFO or socket"};
     mode_t mode = (archive_entry_perm(entry) & 0111) ? 0755 : 0644;
     uint64_t length = 0;
-    auto written = write_file(a.get(), dest, mode, out.bytes, limits.max_bytes, length);
-    if (!written) return written.error();
+    auto written = write_file(a.get(), root_fd, *rel, staging, mode, out.bytes, limits.max_bytes, length);
+    if (!written) return written.error().message.empty() ? failure(false) : written.error();
     // A file shorter than its header says means the stream ended early.
     if (archive_entry_size_is_set(entry) && length < static_cast<uint64_t>(archive_entry_size(entry)))
       return Error{"the site archive is truncated or damaged (" + *rel + " is cut short)"};
     ++out.files;
   }
+  // The tar's end may come before the end of the compressed stream: read the rest, so a stream
+  // cut short (a missing gzip trailer, a wrong checksum) is an error as it is for gzip.
+  while (!stream.next().empty()) {
+  }
+  if (auto e = stream.error()) return *e;
   if (!saw_root)
     return Error{"the build output holds no " + std::string(root_dir) + "/ folder; check the build's output folder"};
   return out;
+}
+
+// The stream's bound: the files' limit plus the tar's own headers and padding.
+uint64_t stream_bound(const ExtractLimits& limits) { return limits.max_bytes + 1024 * limits.max_entries + (1u << 20); }
+
+}  // namespace
+
+Result<Extracted> extract_site(std::string_view tar_gz, const fs::path& staging, const ExtractLimits& limits,
+                               std::string_view root_dir) {
+  TarStream stream(tar_gz, TarStream::Input::gzip, stream_bound(limits));
+  return extract(stream, staging, limits, root_dir);
+}
+
+Result<Extracted> extract_site_base64(std::string_view text, const fs::path& staging, const ExtractLimits& limits,
+                                      std::string_view root_dir) {
+  TarStream stream(text, TarStream::Input::base64, stream_bound(limits));
+  return extract(stream, staging, limits, root_dir);
 }
 
 }  // namespace studyhub::archive

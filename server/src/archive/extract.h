@@ -21,10 +21,16 @@ struct Extracted {
   uint64_t bytes = 0;
 };
 
-// Extracts the entries under `root_dir`/ (the contract's "build") into `staging` (which must
-// exist and be empty). Rejects absolute and `..` paths, hard links, devices, FIFOs, links that
-// point outside the site, and entries that pass through a link.
+// Extracts the entries under `root_dir`/ (the contract's "build") of a gzip tar into `staging`
+// (which must exist and be empty). Rejects absolute and `..` paths, hard links, devices, FIFOs,
+// links that point outside the site, and entries that pass through a link. Inflating runs on a
+// thread of its own (archive/tar_stream.h) while this one writes the files.
 Result<Extracted> extract_site(std::string_view tar_gz, const std::filesystem::path& staging,
                                const ExtractLimits& limits = {}, std::string_view root_dir = "build");
+
+// The same from the contract's wire form: the base64 text of the gzip tar (line breaks allowed),
+// decoded on the inflating thread as it goes.
+Result<Extracted> extract_site_base64(std::string_view base64_text, const std::filesystem::path& staging,
+                                      const ExtractLimits& limits = {}, std::string_view root_dir = "build");
 
 }  // namespace studyhub::archive

@@ -1,7 +1,6 @@
 #include "core/digest.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include "libs/crypto.h"
 #include <sys/random.h>
 
 #include <stdexcept>

@@ -81,12 +81,13 @@ Target resolve_target(std::string_view target, const std::filesystem::path& stat
   } else {
     return t;
   }
+  t.key = std::move(key);
   t.directory_form = decoded->back() == '/';
   for (size_t i = 1 + key_parts; i < parts.size(); ++i) t.relative += (i > 1 + key_parts ? "/" : "") + parts[i];
   if (parts.size() == 1 + key_parts && !t.directory_form) {
     // /s/name -> /s/name/ so the site's relative asset URLs resolve under it.
     t.kind = Target::Kind::redirect;
-    t.location = "/" + space + "/" + key + "/" + std::string(query);
+    t.location = "/" + space + "/" + t.key + "/" + std::string(query);
     return t;
   }
   t.kind = Target::Kind::file;

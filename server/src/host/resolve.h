@@ -12,6 +12,7 @@ namespace studyhub::host {
 struct Target {
   enum class Kind { file, redirect, health, not_found, bad_request } kind = Kind::not_found;
   std::string root;            // the site's folder (a link for /s/, a folder for /v/)
+  std::string key;             // the site ("name", or "user/name" on a hub) or the version id
   std::string relative;        // '/'-joined, no "..", no empty parts; "" for the site's root
   bool directory_form = false; // the URL ended with '/'
   bool immutable = false;      // under /v/

@@ -19,7 +19,7 @@ struct HostOptions {
   std::filesystem::path state_dir;
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port
-  unsigned threads = 0;  // 0: one per core
+  unsigned threads = 0;  // 0: one per core this process may use (its CPU affinity)
   Layout layout{};
   std::shared_ptr<ApiHandler> api;  // dynamic routes served beside the files (the hub's /v1/)
 };

@@ -6,7 +6,7 @@
 // Retry-After, workers wait and try again. SQL errors carry their SQLSTATE as code "sql.<state>".
 #pragma once
 
-#include <libpq-fe.h>
+#include "libs/pq.h"
 
 #include <chrono>
 #include <condition_variable>

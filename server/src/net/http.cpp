@@ -1,6 +1,6 @@
 #include "net/http.h"
 
-#include <curl/curl.h>
+#include "libs/curl.h"
 
 #include <cctype>
 #include <ctime>
@@ -85,11 +85,19 @@ int on_progress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult
   return 0;
 }
 
-using Easy = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
+// Owners of libcurl's handles (its functions are reached through a table: see libs/curl.h).
+template <class T, auto Free>
+struct Freer {
+  void operator()(T* p) const { Free(p); }
+};
+using Easy = std::unique_ptr<CURL, Freer<CURL, [](CURL* h) { curl_easy_cleanup(h); }>>;
+using Headers = std::unique_ptr<curl_slist, Freer<curl_slist, [](curl_slist* l) { curl_slist_free_all(l); }>>;
+using Multi = std::unique_ptr<CURLM, Freer<CURLM, [](CURLM* m) { curl_multi_cleanup(m); }>>;
+using Url = std::unique_ptr<CURLU, Freer<CURLU, [](CURLU* u) { curl_url_cleanup(u); }>>;
 
 Easy setup(Transfer& t) {
   init_curl();
-  Easy curl(curl_easy_init(), curl_easy_cleanup);
+  Easy curl(curl_easy_init());
   if (!curl) return curl;
   CURL* c = curl.get();
   t.handle = c;
@@ -193,7 +201,7 @@ Result<Response, TransportError> perform(const Request& request) {
   Transfer t;
   t.request = &request;
   Easy curl = setup(t);
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(t.headers, curl_slist_free_all);
+  Headers headers(t.headers);
   if (!curl) return TransportError{Failure::other, "libcurl failed to initialise"};
   CURLcode rc = curl_easy_perform(curl.get());
   return finish(rc, t, curl.get());
@@ -207,7 +215,7 @@ std::vector<Result<Response, TransportError>> perform_all(const std::vector<Requ
   std::vector<std::unique_ptr<Transfer>> transfers(requests.size());
   std::vector<Easy> handles;
   handles.reserve(requests.size());
-  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi(curl_multi_init(), curl_multi_cleanup);
+  Multi multi(curl_multi_init());
   if (!multi) return results;
   uint64_t done_bytes = 0;  // of finished transfers
   auto total = [&] {
@@ -263,7 +271,7 @@ std::vector<Result<Response, TransportError>> perform_all(const std::vector<Requ
 
 std::optional<UrlParts> parse_url(const std::string& url) {
   init_curl();
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> h(curl_url(), curl_url_cleanup);
+  Url h(curl_url());
   if (!h || curl_url_set(h.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
   UrlParts parts;
   auto get = [&](CURLUPart part, std::string& out, unsigned flags = 0) {

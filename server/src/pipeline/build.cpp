@@ -144,9 +144,7 @@ Result<BuiltSite, PublishFailure> build_site(const BuildRequest& request, const 
   };
 
   emit(stage_event("extract", "unpacking the built site", 80));
-  auto archive = archive::decode_base64(run->stdout_text);
-  if (!archive) return fail(unusable(archive.error()));
-  auto extracted = archive::extract_site(archive.value(), staging);
+  auto extracted = archive::extract_site_base64(run->stdout_text, staging);
   if (!extracted) return fail(unusable(extracted.error()));
   emit(progress_event("extract", std::to_string(extracted->files) + " files in the site", 90));
   return BuiltSite{staging, extracted->files, built.preset.name};

@@ -3,7 +3,7 @@
 // on a cold snapshot that work is most of the time.
 #pragma once
 
-#include <git2.h>
+#include "libs/git2.h"
 #include <sys/stat.h>
 
 #include <filesystem>

@@ -2,13 +2,19 @@
 
 #include "core/file_io.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <mutex>
 #include <thread>
 #include <sstream>
 
@@ -37,20 +43,52 @@ StatKey key_from(const struct stat& st, bool as_git_file) {
 }
 
 // A small length-prefixed binary encoding: paths may hold any byte but NUL, newlines included.
+// Written through one reused 64 KB buffer: building the whole ~1 MB cache in memory first cost a
+// warm snapshot its growth copies and page faults.
 class Writer {
  public:
+  explicit Writer(int fd) : fd_(fd) { buf_.reserve(kBuffer); }
   void u32(uint32_t v) { raw(&v, sizeof v); }
   void i64(int64_t v) { raw(&v, sizeof v); }
   void u64(uint64_t v) { raw(&v, sizeof v); }
   void str(std::string_view s) {
     u32(static_cast<uint32_t>(s.size()));
-    out.append(s);
+    raw(s.data(), s.size());
   }
   void key(const StatKey& k) { raw(&k, sizeof k); }
-  std::string out;
+  void bytes(std::string_view s) { raw(s.data(), s.size()); }
+  bool finish() {
+    flush();
+    return ok_;
+  }
 
  private:
-  void raw(const void* p, size_t n) { out.append(static_cast<const char*>(p), n); }
+  static constexpr size_t kBuffer = 64 * 1024;
+  void raw(const void* p, size_t n) {
+    if (buf_.size() + n > kBuffer) flush();
+    if (n > kBuffer) return write_all(p, n);
+    buf_.append(static_cast<const char*>(p), n);
+  }
+  void flush() {
+    write_all(buf_.data(), buf_.size());
+    buf_.clear();
+  }
+  void write_all(const void* p, size_t n) {
+    const char* c = static_cast<const char*>(p);
+    while (ok_ && n > 0) {
+      ssize_t w = ::write(fd_, c, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        ok_ = false;
+        return;
+      }
+      c += w;
+      n -= static_cast<size_t>(w);
+    }
+  }
+  int fd_;
+  std::string buf_;
+  bool ok_ = true;
 };
 
 class Reader {
@@ -131,8 +169,14 @@ std::string settings_fingerprint(const settings::WorkspaceSettings& s) {
 }
 
 bool save_fast_cache(const fs::path& file, const FastCache& c) {
-  Writer w;
-  w.out.append(kMagic);
+  // Written beside the file and renamed over it: a reader sees the old cache or the new one.
+  static std::atomic<unsigned> counter{0};
+  fs::path tmp = file.parent_path() /
+                 (".tmp-" + file.filename().string() + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  Writer w(fd);
+  w.bytes(kMagic);
   w.i64(c.saved_at_s);
   w.str(c.config);
   for (const auto* list : {&c.watched, &c.dirs}) {
@@ -165,13 +209,30 @@ bool save_fast_cache(const fs::path& file, const FastCache& c) {
   w.u32(static_cast<uint32_t>(s.warnings.size()));
   for (const auto& warning : s.warnings) w.str(warning);
 
-  return write_file_atomic(file, w.out);
+  bool written = w.finish();
+  written = ::close(fd) == 0 && written;
+  std::error_code ec;
+  if (written) fs::rename(tmp, file, ec);
+  if (!written || ec) fs::remove(tmp, ec);
+  return written && !ec;
 }
 
 std::optional<FastCache> load_fast_cache(const fs::path& file) {
-  auto contents = read_file(file);
-  if (!contents) return std::nullopt;
-  const std::string& data = *contents;
+  // Mapped, not copied: the cache is read once, front to back.
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  void* map = MAP_FAILED;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0)
+    map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return std::nullopt;
+  struct Unmap {
+    void* p;
+    size_t n;
+    ~Unmap() { ::munmap(p, n); }
+  } unmap{map, static_cast<size_t>(st.st_size)};
+  std::string_view data(static_cast<const char*>(map), static_cast<size_t>(st.st_size));
   if (data.compare(0, kMagic.size(), kMagic) != 0) return std::nullopt;
   Reader r(std::string_view(data).substr(kMagic.size()));
   FastCache c;
@@ -214,7 +275,8 @@ std::optional<FastCache> load_fast_cache(const fs::path& file) {
   return c;
 }
 
-FastVerdict check_fast_cache(const FastCache& c, const fs::path& folder, const std::string& config) {
+FastVerdict check_fast_cache(const FastCache& c, const fs::path& folder, const std::string& config,
+                             const std::function<void()>& on_change) {
   FastVerdict v;
   if (c.config != config || c.snapshot.folder != folder) return v;
   int64_t racy_from = c.saved_at_s - kRacySeconds;
@@ -230,12 +292,14 @@ FastVerdict check_fast_cache(const FastCache& c, const fs::path& folder, const s
   // lstat dominates an unchanged snapshot; like git's preloaded index, spread it over the cores.
   const auto& files = c.snapshot.files;
   std::vector<char> changed(files.size(), 0);
+  std::once_flag told;
   auto check_range = [&](size_t from, size_t to) {
     std::string p;
     for (size_t i = from; i < to; ++i) {
       p.assign(base).append(files[i].path);
       const StatKey& key = c.file_keys[i];
       changed[i] = key.mtime_s >= racy_from || !same_stat(key, stat_key(p, true));
+      if (changed[i] && on_change) std::call_once(told, on_change);
     }
   };
   size_t threads = files.size() < 2000 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);

@@ -8,10 +8,11 @@
 // timestamp tick would not show) and are always re-hashed, as git does with its index.
 #pragma once
 
-#include <git2.h>
+#include "libs/git2.h"
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,7 +53,9 @@ struct FastVerdict {
   enum class Kind { unchanged, files_changed, stale } kind = Kind::stale;
   std::vector<size_t> changed;  // indexes into snapshot.files, for files_changed
 };
-FastVerdict check_fast_cache(const FastCache& cache, const std::filesystem::path& folder, const std::string& config);
+// `on_change` runs once, on any thread, as soon as a file is found changed (before the check ends).
+FastVerdict check_fast_cache(const FastCache& cache, const std::filesystem::path& folder, const std::string& config,
+                             const std::function<void()>& on_change = {});
 
 // Every directory under `folder` a snapshot walks (skipping excluded ones), and the .gitignore
 // files found on the way (absolute paths).

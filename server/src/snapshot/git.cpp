@@ -1,6 +1,7 @@
 #include "snapshot/git.h"
 
 #include <mutex>
+#include <thread>
 
 namespace studyhub::git {
 
@@ -11,6 +12,13 @@ void init_once() {
     for (int level : {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
                       GIT_CONFIG_LEVEL_PROGRAMDATA})
       git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, "");
+  });
+}
+
+void init_in_background() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    static std::jthread helper([] { init_once(); });  // joined at exit, if still running
   });
 }
 

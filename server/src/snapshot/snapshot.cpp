@@ -2,9 +2,10 @@
 
 #include "core/text.h"
 
-#include <git2/sys/repository.h>
 
 #include <algorithm>
+#include <boost/uuid/detail/sha1.hpp>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -27,10 +28,19 @@ using nlohmann::json;
 fs::path shadow_repo_path(const fs::path& state_dir) { return state_dir / "shadow.git"; }
 
 std::string folder_key(const fs::path& canonical_folder) {
-  git_oid oid;
+  // git's blob id of the path, as the key always was; computed with Boost's SHA-1 so that a
+  // snapshot whose stat cache proves nothing changed never loads libgit2 (~6 ms with its 17
+  // libraries).
   std::string p = canonical_folder.string();
-  git_odb_hash(&oid, p.data(), p.size(), GIT_OBJECT_BLOB);
-  return git::hex(oid);
+  std::string header = "blob " + std::to_string(p.size());
+  boost::uuids::detail::sha1 sha;
+  sha.process_bytes(header.data(), header.size() + 1);  // with its NUL
+  sha.process_bytes(p.data(), p.size());
+  boost::uuids::detail::sha1::digest_type words;
+  sha.get_digest(words);
+  char hex[41];
+  for (int i = 0; i < 5; ++i) std::snprintf(hex + 8 * i, 9, "%08x", static_cast<unsigned>(words[i]));
+  return std::string(hex, 40);
 }
 
 namespace {
@@ -505,7 +515,8 @@ Result<Snapshot> Snapshotter::run(const fs::path& requested) {
   fs::path cache_file = state_.dir / "fast";
   std::string config = settings_fingerprint(settings_);
   if (auto cache = load_fast_cache(cache_file)) {
-    FastVerdict verdict = check_fast_cache(*cache, folder, config);
+    // A changed file needs libgit2: have it ready by the time the scan ends.
+    FastVerdict verdict = check_fast_cache(*cache, folder, config, git::init_in_background);
     if (verdict.kind == FastVerdict::Kind::unchanged) {
       progress("done", 100);
       return std::move(cache->snapshot);
@@ -575,7 +586,7 @@ std::optional<Snapshot> Snapshotter::update_changed_files(FastCache& cache, cons
   snap.commit = commit.value();
   cache.saved_at_s = now_seconds();
   save_fast_cache(state_.dir / "fast", cache);
-  return snap;
+  return std::move(snap);  // the cache is saved: its copy of the snapshot is not needed again
 }
 
 void Snapshotter::save_fast_path(const fs::path& file, const std::string& config) {
