@@ -28,6 +28,9 @@ BUILD = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "build").resolve()
 BIN = str(BUILD / "server/studyhub-sandbox")
 HERE = pathlib.Path(__file__).resolve().parent
 WORK = pathlib.Path(tempfile.mkdtemp(prefix="studyhub-bench-hub-"))
+# PostgreSQL's own folder, beside WORK: run as root, the server runs as postgres, which cannot pass
+# through WORK (0700, root's).
+PG = pathlib.Path(tempfile.mkdtemp(prefix="studyhub-bench-pg-"))
 PG_BIN = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"))[-1]
 AS_PG = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 procs = []
@@ -49,9 +52,10 @@ def cleanup():
             p.wait(20)
         except subprocess.TimeoutExpired:
             p.kill()
-    subprocess.run(AS_PG + [str(PG_BIN / "pg_ctl"), "-D", str(WORK / "pg/data"), "-m", "immediate", "stop"],
+    subprocess.run(AS_PG + [str(PG_BIN / "pg_ctl"), "-D", str(PG / "data"), "-m", "immediate", "stop"],
                    capture_output=True)
     shutil.rmtree(WORK, ignore_errors=True)
+    shutil.rmtree(PG, ignore_errors=True)
 
 
 def api(base, token, method, path, body=None):
@@ -66,8 +70,10 @@ def api(base, token, method, path, body=None):
 
 
 def start_hub(database, data, *flags):
-    p = subprocess.Popen([BIN, "--log-level", "warn", "hub", "serve", "--database", database, "--data", data,
-                          "--port", "0", *flags], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # The access log (stderr) says how many bytes each request brought: (2) adds them up.
+    log = open(WORK / f"hub{len(procs)}.log", "w")
+    p = subprocess.Popen([BIN, "--log-level", "info", "hub", "serve", "--database", database, "--data", data,
+                          "--port", "0", *flags], stdout=subprocess.PIPE, stderr=log, text=True)
     procs.append(p)
     line = p.stdout.readline()
     if "hub listening on" not in line:
@@ -81,13 +87,12 @@ def percentile(values, q):
 
 
 try:
-    (WORK / "pg").mkdir()
     if AS_PG:
-        shutil.chown(WORK / "pg", "postgres")
-    run(*AS_PG, str(PG_BIN / "initdb"), "-D", str(WORK / "pg/data"), "-A", "trust", "-U", "postgres", "--no-sync")
-    run(*AS_PG, str(PG_BIN / "pg_ctl"), "-D", str(WORK / "pg/data"), "-o", f"-k {WORK / 'pg'} -c listen_addresses=''",
-        "-l", str(WORK / "pg/log"), "-w", "start")
-    database = f"host={WORK / 'pg'} user=postgres dbname=postgres"
+        shutil.chown(PG, "postgres")
+    run(*AS_PG, str(PG_BIN / "initdb"), "-D", str(PG / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
+    run(*AS_PG, str(PG_BIN / "pg_ctl"), "-D", str(PG / "data"), "-o", f"-k {PG} -c listen_addresses=''",
+        "-l", str(PG / "log"), "-w", "start")
+    database = f"host={PG} user=postgres dbname=postgres"
     hub = start_hub(database, str(WORK / "data"))
     token = run(BIN, "hub", "user", "add", "ada", "--database", database).stdout.strip()
     env = dict(os.environ, STUDYHUB_SANDBOX_HOME=str(WORK / "state"), STUDYHUB_SANDBOX_HUB_TOKEN=token)
@@ -129,17 +134,27 @@ try:
     changed = sorted(p for p in folder.rglob("*.js") if p.is_file())[0]
     changed.write_text(changed.read_text() + "\n// changed for the benchmark\n")
     size = changed.stat().st_size
+    log_before = (WORK / "hub0.log").read_text()
     one = publish(folder)
     if one["uploadedFiles"] != 1 or one["uploadedBytes"] != size:
         fail(f"a one-file change sent {one['uploadedFiles']} files, {one['uploadedBytes']} bytes (the file is {size})")
-    files_json = len(json.dumps({"snapshotId": "0" * 40, "files": [
-        {"path": str(p.relative_to(folder)), "oid": "0" * 40, "mode": "100644"} for p in folder.rglob("*") if p.is_file()]}))
-    missing_json = len(json.dumps({"blobs": ["0" * 40] * one["files"]}))
+    time.sleep(0.2)  # the access log line is written as the answer goes out
+    sent = {}  # request kind -> bytes the hub received, from its access log
+    for line in (WORK / "hub0.log").read_text()[len(log_before):].splitlines():
+        parts = line.split()
+        if " bytes in" not in line or len(parts) < 5:
+            continue
+        kind = "blobs" if "PUT /v1/blobs/" in line else "question" if "/v1/blobs/missing" in line else \
+            "file list" if "/deployments " in line else "other"
+        sent[kind] = sent.get(kind, 0) + int(line.rsplit(", ", 1)[1].split()[0])
+    if sent.get("blobs") != size:
+        fail(f"the hub's log shows {sent.get('blobs')} bytes of blobs received, not the file's {size}")
+    files_json, missing_json = sent.get("file list", 0), sent.get("question", 0)
     rsync_out = run("rsync", "-a", "--stats", f"{folder}/", f"{mirror}/").stdout
     rsync_sent = int([l for l in rsync_out.splitlines() if l.startswith("Total bytes sent")][0].split(":")[1].replace(",", ""))
     print(f"== (2) a one-file change ({size} bytes) — goal: that file plus the file list")
-    print(f"   blobs sent: {one['uploadedBytes']} bytes (1 file); file list {files_json} bytes and "
-          f"which-blobs question {missing_json} bytes (JSON); rsync sent {rsync_sent} bytes for the same change")
+    print(f"   received by the hub (its access log): the file {sent['blobs']} bytes, the file list {files_json} bytes, "
+          f"the which-blobs question {missing_json} bytes; rsync sent {rsync_sent} bytes for the same change")
 
     # (3) Enqueue to build start, idle worker: the database's own clock on both ends.
     small = WORK / "small"
@@ -149,7 +164,7 @@ try:
         time.sleep(0.05)  # the worker is idle again, waiting for a notification
         publish(small, "--name", "latency")
     rows = run("psql", "-X", "-A", "-t", "-d", database, "-c",
-               "SELECT extract(epoch FROM started_at - created_at) * 1000 FROM deployments d JOIN sites s ON s.id = d.site_id "
+               "SELECT extract(epoch FROM d.started_at - d.created_at) * 1000 FROM deployments d JOIN sites s ON s.id = d.site_id "
                "WHERE s.name = 'latency' AND started_at IS NOT NULL").stdout.split()
     waits = [float(x) for x in rows]
     if len(waits) != 30:

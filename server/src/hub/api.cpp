@@ -155,7 +155,8 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     ApiResponse& res = *answer;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     log::info("hub: " + exchange->peer() + " " + std::string(req.method_string()) + " " + target.substr(0, target.find('?')) +
-              " " + std::to_string(res.result_int()) + " " + std::to_string(ms) + " ms");
+              " " + std::to_string(res.result_int()) + " " + std::to_string(ms) + " ms" +
+              (req.body().empty() ? "" : ", " + std::to_string(req.body().size()) + " bytes in"));
     exchange->respond(std::move(res));
   }
 
@@ -335,18 +336,22 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
                                                       " files, over this hub's limit of " +
                                                       std::to_string(hub_.options.limits.max_files),
                                                   false, "limits.files"}));
-    std::sort(oids.begin(), oids.end());
-    oids.erase(std::unique(oids.begin(), oids.end()), oids.end());
-    auto missing = hub_.blobs.missing(oids);
-    if (!missing.empty()) {
-      auto res = json_response(req, http::status::bad_request,
-                               {{"error", "blobs.missing"},
-                                {"message", std::to_string(missing.size()) + " of the deployment's blobs are not stored "
-                                                                              "yet; upload them, then ask again"},
-                                {"missing", missing}});
-      return res;
+    // The tree first: for a tree this hub checked before it reads no blob at all. Only when
+    // blobs are missing are they listed, so the client sends just those.
+    auto tree = hub_.blobs.write_tree(files, hub_.options.limits, snapshot_id);
+    if (!tree && tree.error().code == "blobs.missing") {
+      std::sort(oids.begin(), oids.end());
+      oids.erase(std::unique(oids.begin(), oids.end()), oids.end());
+      auto missing = hub_.blobs.missing(oids);
+      if (!missing.empty()) {
+        auto res = json_response(req, http::status::bad_request,
+                                 {{"error", "blobs.missing"},
+                                  {"message", std::to_string(missing.size()) + " of the deployment's blobs are not stored "
+                                                                                "yet; upload them, then ask again"},
+                                  {"missing", missing}});
+        return res;
+      }
     }
-    auto tree = hub_.blobs.write_tree(files, hub_.options.limits);
     if (!tree) return error_response(req, from_error(tree.error()));
     if (tree->id != snapshot_id)
       return error_response(req, bad("files.invalid", "the files make the tree " + tree->id + ", not the snapshot " +

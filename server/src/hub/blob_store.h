@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,7 +51,10 @@ class BlobStore {
     std::string id;
     uint64_t files = 0, bytes = 0;
   };
-  Result<Tree> write_tree(const std::vector<ManifestFile>& files, const Limits& limits) const;
+  // With `expected_id` (the snapshot id the client names) a tree this store checked before is
+  // recognised by computing the list's tree id in memory, without reading its blobs again.
+  Result<Tree> write_tree(const std::vector<ManifestFile>& files, const Limits& limits,
+                          const std::string& expected_id = {}) const;
 
   // The files of a stored tree, as a snapshot (sorted by path) for the payload builder.
   Result<snapshot::Snapshot> read_snapshot(const std::string& tree_id) const;
@@ -59,6 +63,12 @@ class BlobStore {
   Result<std::string> read(const std::string& oid) const;
 
  private:
+  struct Verified {
+    uint64_t bytes = 0, largest = 0;
+  };
+  std::optional<Verified> verified_tree(const std::string& tree_id) const;
+  void remember_verified(const std::string& tree_id, Verified v) const;
+
   explicit BlobStore(std::filesystem::path repo) : repo_(std::move(repo)) {}
   std::filesystem::path repo_;
 };

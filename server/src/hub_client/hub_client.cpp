@@ -231,11 +231,12 @@ Status HubClient::upload(const std::vector<Blob>& blobs, const std::function<voi
   return ok_status();
 }
 
-Result<json> HubClient::create_deployment(const std::string& site, const std::string& snapshot_id, const json& files,
-                                          const std::string& request_key, std::stop_token stop) const {
+Result<json> HubClient::create_deployment(const std::string& site, const std::string& snapshot_id,
+                                          const std::string& files_json, const std::string& request_key,
+                                          std::stop_token stop) const {
   auto a = call({.method = "POST",
                  .path = "/v1/sites/" + url_path_segment(site) + "/deployments",
-                 .body = json{{"snapshotId", snapshot_id}, {"files", files}}.dump(),
+                 .body = "{\"snapshotId\":" + json(snapshot_id).dump() + ",\"files\":" + files_json + "}",
                  .retry = true,  // the Idempotency-Key makes a retry answer the same deployment
                  .headers = {"Idempotency-Key: " + request_key}},
                 stop);

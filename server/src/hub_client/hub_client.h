@@ -48,10 +48,11 @@ class HubClient {
   Status upload(const std::vector<Blob>& blobs, const std::function<void(uint64_t, uint64_t)>& progress,
                 std::stop_token stop) const;
 
-  // POST /v1/sites/<name>/deployments. Answers the deployment; a 400 blobs.missing is an Error
-  // with code "blobs.missing" whose message lists nothing (call missing() again).
+  // POST /v1/sites/<name>/deployments with `files_json`, the file list as a JSON array's text.
+  // Answers the deployment; a 400 blobs.missing is an Error with code "blobs.missing" whose
+  // message lists nothing (call missing() again).
   Result<nlohmann::json> create_deployment(const std::string& site, const std::string& snapshot_id,
-                                           const nlohmann::json& files, const std::string& request_key,
+                                           const std::string& files_json, const std::string& request_key,
                                            std::stop_token stop) const;
   Result<nlohmann::json> deployment(int64_t id, std::stop_token stop) const;
   Result<nlohmann::json> cancel(int64_t id) const;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
 #include <git2/sys/repository.h>
 
 #include "libs/loader.h"
@@ -36,9 +38,12 @@
   X(git_index_write_tree_to) \
   X(git_libgit2_init) \
   X(git_libgit2_opts) \
+  X(git_mempack_new) \
+  X(git_odb_add_backend) \
   X(git_odb_exists) \
   X(git_odb_free) \
   X(git_odb_hash) \
+  X(git_odb_new) \
   X(git_odb_object_data) \
   X(git_odb_object_free) \
   X(git_odb_object_size) \
@@ -61,6 +66,7 @@
   X(git_repository_set_index) \
   X(git_repository_set_workdir) \
   X(git_repository_workdir) \
+  X(git_repository_wrap_odb) \
   X(git_signature_free) \
   X(git_signature_now) \
   X(git_tree_create_updated) \
@@ -226,4 +232,12 @@ const Git2& git2();  // loads the library the first time
 #define git_treebuilder_new (::studyhub::libs::git2().git_treebuilder_new)
 #undef git_treebuilder_write
 #define git_treebuilder_write (::studyhub::libs::git2().git_treebuilder_write)
+#undef git_mempack_new
+#define git_mempack_new (::studyhub::libs::git2().git_mempack_new)
+#undef git_odb_add_backend
+#define git_odb_add_backend (::studyhub::libs::git2().git_odb_add_backend)
+#undef git_odb_new
+#define git_odb_new (::studyhub::libs::git2().git_odb_new)
+#undef git_repository_wrap_odb
+#define git_repository_wrap_odb (::studyhub::libs::git2().git_repository_wrap_odb)
 #endif  // STUDYHUB_LIBS_TABLE_ONLY

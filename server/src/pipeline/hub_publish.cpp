@@ -3,9 +3,12 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "core/digest.h"
+#include "core/file_io.h"
 #include "core/text.h"
 #include "hub_client/hub_client.h"
 #include "snapshot/git.h"
@@ -20,6 +23,50 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr size_t kLogTailLines = 60;
+
+// The snapshot each site last had accepted by each hub: <state>/hub-known.json. A re-publish of
+// it skips asking which blobs the hub lacks (10,000 ids there and back for a big folder); if the
+// hub lost some meanwhile, creating the deployment says so and the usual upload follows.
+std::string known_snapshot(const std::filesystem::path& state_dir, const std::string& hub_url, const std::string& site) {
+  auto text = read_file(state_dir / "hub-known.json");
+  if (!text) return "";
+  json known = json::parse(*text, nullptr, false);
+  if (!known.is_object() || !known.contains(hub_url) || !known[hub_url].is_object()) return "";
+  return known[hub_url].value(site, "");
+}
+
+void remember_snapshot(const std::filesystem::path& state_dir, const std::string& hub_url, const std::string& site,
+                       const std::string& snapshot_id) {
+  auto text = read_file(state_dir / "hub-known.json");
+  json known = text ? json::parse(*text, nullptr, false) : json::object();
+  if (!known.is_object()) known = json::object();
+  if (!known[hub_url].is_object() || known[hub_url].size() > 500) known[hub_url] = json::object();
+  known[hub_url][site] = snapshot_id;
+  write_file_atomic(state_dir / "hub-known.json", known.dump());  // a lost race only costs one question
+}
+
+// The blob ids of a tree in the snapshot store (the shadow repository); empty when it is not there.
+std::set<std::string> blobs_of_tree(const std::filesystem::path& state_dir, const std::string& tree_id) {
+  std::set<std::string> out;
+  git_oid id;
+  git_repository* raw_repo = nullptr;
+  if (git_oid_fromstr(&id, tree_id.c_str()) != 0 ||
+      git_repository_open_bare(&raw_repo, snapshot::shadow_repo_path(state_dir).c_str()) != 0)
+    return out;
+  git::Repository repo(raw_repo);
+  git_tree* raw_tree = nullptr;
+  if (git_tree_lookup(&raw_tree, repo.get(), &id) != 0) return out;
+  git::Tree tree(raw_tree);
+  git_tree_walk(
+      tree.get(), GIT_TREEWALK_PRE,
+      [](const char*, const git_tree_entry* entry, void* payload) -> int {
+        if (git_tree_entry_filemode(entry) != GIT_FILEMODE_TREE)
+          static_cast<std::set<std::string>*>(payload)->insert(git::hex(*git_tree_entry_id(entry)));
+        return 0;
+      },
+      &out);
+  return out;
+}
 
 std::string mode_text(uint32_t mode) {
   return mode == 0100755 ? "100755" : mode == 0120000 ? "120000" : "100644";
@@ -115,24 +162,40 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
   std::map<std::string, uint64_t> sizes;
   for (const auto& f : plan.snapshot.files)
     if (sizes.emplace(f.blob, f.size).second) oids.push_back(f.blob);
-  json files = json::array();
-  for (const auto& f : plan.snapshot.files) files.push_back({{"path", f.path}, {"oid", f.blob}, {"mode", mode_text(f.mode)}});
+  // The file list as JSON text, written once: 10,000 files as JSON objects cost a re-publish more
+  // than everything else it does.
+  std::string files = "[";
+  for (const auto& f : plan.snapshot.files) {
+    if (files.size() > 1) files += ',';
+    files += "{\"path\":";
+    files += json(f.path).dump();
+    files += ",\"oid\":\"" + f.blob + "\",\"mode\":\"" + std::string(mode_text(f.mode)) + "\"}";
+  }
+  files += ']';
 
-  git::init_once();
-  git_odb* raw_odb = nullptr;
-  if (git_odb_open(&raw_odb, (snapshot::shadow_repo_path(env.state_dir) / "objects").c_str()) != 0)
-    return fail(git::failure("cannot open the snapshot store"));
-  git::Odb odb(raw_odb);
+  // The snapshot's objects are read only when something must travel: an unchanged re-publish
+  // never loads libgit2.
+  std::optional<git::Odb> odb;
   std::mutex odb_mutex;
+  auto open_snapshot_store = [&]() -> Status {
+    if (odb) return ok_status();
+    git::init_once();
+    git_odb* raw_odb = nullptr;
+    if (git_odb_open(&raw_odb, (snapshot::shadow_repo_path(env.state_dir) / "objects").c_str()) != 0)
+      return git::failure("cannot open the snapshot store");
+    odb.emplace(raw_odb);
+    return ok_status();
+  };
   uint64_t uploaded_files = 0, uploaded_bytes = 0;
   auto upload_missing = [&](const std::vector<std::string>& missing) -> Status {
+    if (auto opened = open_snapshot_store(); !opened) return opened;
     std::vector<hub_client::Blob> blobs;
     for (const auto& oid : missing) {
       blobs.push_back({oid, sizes.count(oid) ? sizes[oid] : 0, [&, oid]() -> Result<std::string> {
                          std::lock_guard lock(odb_mutex);
                          git_oid id;
                          git_odb_object* obj = nullptr;
-                         if (git_oid_fromstr(&id, oid.c_str()) != 0 || git_odb_read(&obj, odb.get(), &id) != 0)
+                         if (git_oid_fromstr(&id, oid.c_str()) != 0 || git_odb_read(&obj, odb->get(), &id) != 0)
                            return git::failure("cannot read a file of the snapshot");
                          git::OdbObject held(obj);
                          return std::string(static_cast<const char*>(git_odb_object_data(obj)), git_odb_object_size(obj));
@@ -156,10 +219,24 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
     return ok_status();
   };
 
-  auto missing = hub.missing(oids, stop);
-  if (!missing) return fail(missing.error());
-  if (missing->empty()) emit(progress_event("upload", "nothing to send: " + host + " has every file already", 30));
-  else if (auto sent = upload_missing(missing.value()); !sent) return fail(sent.error());
+  const std::string previous = known_snapshot(env.state_dir, plan.target.hub.url, plan.name);
+  if (previous == plan.snapshot.id) {
+    emit(progress_event("upload", "nothing to send: " + host + " has this snapshot already", 30));
+  } else {
+    // The hub has every blob of the snapshot it last took for this site: ask only about the
+    // others (a one-file change asks about one id, not 10,000). Should it have lost some,
+    // creating the deployment says so and they are sent then.
+    std::vector<std::string> ask = oids;
+    if (!previous.empty()) {
+      git::init_once();
+      auto had = blobs_of_tree(env.state_dir, previous);
+      std::erase_if(ask, [&](const std::string& oid) { return had.count(oid) > 0; });
+    }
+    auto missing = ask.empty() ? Result<std::vector<std::string>>(std::vector<std::string>{}) : hub.missing(ask, stop);
+    if (!missing) return fail(missing.error());
+    if (missing->empty()) emit(progress_event("upload", "nothing to send: " + host + " has every file already", 30));
+    else if (auto sent = upload_missing(missing.value()); !sent) return fail(sent.error());
+  }
 
   // One key for this publish: a retried request answers the deployment it made, never a second one.
   const std::string request_key = random_token(18);
@@ -173,6 +250,7 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
     if (auto sent = upload_missing(again.value()); !sent) return fail(sent.error());
   }
   if (!deployment) return fail(deployment.error());
+  remember_snapshot(env.state_dir, plan.target.hub.url, plan.name, plan.snapshot.id);
 
   auto result_from = [&](const json& d, bool cached) {
     PublishResult r;
