@@ -70,8 +70,8 @@ TEST_CASE("sandbox: hostile payloads are contained and reported, and the runner 
     auto r = run(runner, "env; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'; cat " + state +
                               "/secret.txt 2>&1; ls -la / /work /tmp 2>&1; cat /work/left-behind /tmp/left-behind 2>&1; "
                               "ls /tmp/studyhub-sandbox-* 2>&1; grep -rs runner-secret /etc /tmp /work 2>/dev/null; echo end");
-    std::string seen = r["stdout"].get<std::string>() + r["stderr"].get<std::string>();
-    CAPTURE(seen);
+    CAPTURE(r.dump());  // an answer without output (a limit hit under load) shows itself here
+    std::string seen = r.value("stdout", "") + r.value("stderr", "");
     CHECK(has(seen, "end"));
     CHECK_FALSE(has(seen, kToken));
     CHECK_FALSE(has(seen, "runner-secret-8c1f"));
