@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -43,11 +41,9 @@ StatKey key_from(const struct stat& st, bool as_git_file) {
 }
 
 // A small length-prefixed binary encoding: paths may hold any byte but NUL, newlines included.
-// Written through one reused 64 KB buffer: building the whole ~1 MB cache in memory first cost a
-// warm snapshot its growth copies and page faults.
 class Writer {
  public:
-  explicit Writer(int fd) : fd_(fd) { buf_.reserve(kBuffer); }
+  explicit Writer(std::ostream& out) : out_(out) {}
   void u32(uint32_t v) { raw(&v, sizeof v); }
   void i64(int64_t v) { raw(&v, sizeof v); }
   void u64(uint64_t v) { raw(&v, sizeof v); }
@@ -57,38 +53,10 @@ class Writer {
   }
   void key(const StatKey& k) { raw(&k, sizeof k); }
   void bytes(std::string_view s) { raw(s.data(), s.size()); }
-  bool finish() {
-    flush();
-    return ok_;
-  }
 
  private:
-  static constexpr size_t kBuffer = 64 * 1024;
-  void raw(const void* p, size_t n) {
-    if (buf_.size() + n > kBuffer) flush();
-    if (n > kBuffer) return write_all(p, n);
-    buf_.append(static_cast<const char*>(p), n);
-  }
-  void flush() {
-    write_all(buf_.data(), buf_.size());
-    buf_.clear();
-  }
-  void write_all(const void* p, size_t n) {
-    const char* c = static_cast<const char*>(p);
-    while (ok_ && n > 0) {
-      ssize_t w = ::write(fd_, c, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        ok_ = false;
-        return;
-      }
-      c += w;
-      n -= static_cast<size_t>(w);
-    }
-  }
-  int fd_;
-  std::string buf_;
-  bool ok_ = true;
+  void raw(const void* p, size_t n) { out_.write(static_cast<const char*>(p), static_cast<std::streamsize>(n)); }
+  std::ostream& out_;
 };
 
 class Reader {
@@ -169,52 +137,45 @@ std::string settings_fingerprint(const settings::WorkspaceSettings& s) {
 }
 
 bool save_fast_cache(const fs::path& file, const FastCache& c) {
-  // Written beside the file and renamed over it: a reader sees the old cache or the new one.
-  static std::atomic<unsigned> counter{0};
-  fs::path tmp = file.parent_path() /
-                 (".tmp-" + file.filename().string() + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  Writer w(fd);
-  w.bytes(kMagic);
-  w.i64(c.saved_at_s);
-  w.str(c.config);
-  for (const auto* list : {&c.watched, &c.dirs}) {
-    w.u32(static_cast<uint32_t>(list->size()));
-    for (const auto& [path, key] : *list) {
-      w.str(path);
-      w.key(key);
+  // Streamed to the file: building the ~1 MB cache in memory first cost a warm snapshot its
+  // growth copies and page faults.
+  return write_file_atomic_with(file, [&](std::ostream& out) {
+    Writer w(out);
+    w.bytes(kMagic);
+    w.i64(c.saved_at_s);
+    w.str(c.config);
+    for (const auto* list : {&c.watched, &c.dirs}) {
+      w.u32(static_cast<uint32_t>(list->size()));
+      for (const auto& [path, key] : *list) {
+        w.str(path);
+        w.key(key);
+      }
     }
-  }
-  const Snapshot& s = c.snapshot;
-  w.str(s.id);
-  w.str(s.commit);
-  w.str(s.folder.string());
-  w.u64(s.bytes);
-  w.u32(static_cast<uint32_t>(s.files.size()));
-  for (size_t i = 0; i < s.files.size(); ++i) {
-    const auto& f = s.files[i];
-    w.str(f.path);
-    w.u64(f.size);
-    w.u32(f.mode);
-    w.str(f.blob);
-    w.u32(f.binary ? 1 : 0);
-    w.key(c.file_keys[i]);
-  }
-  w.u32(static_cast<uint32_t>(s.excluded.size()));
-  for (const auto& e : s.excluded) {
-    w.str(e.path);
-    w.str(e.reason);
-  }
-  w.u32(static_cast<uint32_t>(s.warnings.size()));
-  for (const auto& warning : s.warnings) w.str(warning);
+    const Snapshot& s = c.snapshot;
+    w.str(s.id);
+    w.str(s.commit);
+    w.str(s.folder.string());
+    w.u64(s.bytes);
+    w.u32(static_cast<uint32_t>(s.files.size()));
+    for (size_t i = 0; i < s.files.size(); ++i) {
+      const auto& f = s.files[i];
+      w.str(f.path);
+      w.u64(f.size);
+      w.u32(f.mode);
+      w.str(f.blob);
+      w.u32(f.binary ? 1 : 0);
+      w.key(c.file_keys[i]);
+    }
+    w.u32(static_cast<uint32_t>(s.excluded.size()));
+    for (const auto& e : s.excluded) {
+      w.str(e.path);
+      w.str(e.reason);
+    }
+    w.u32(static_cast<uint32_t>(s.warnings.size()));
+    for (const auto& warning : s.warnings) w.str(warning);
 
-  bool written = w.finish();
-  written = ::close(fd) == 0 && written;
-  std::error_code ec;
-  if (written) fs::rename(tmp, file, ec);
-  if (!written || ec) fs::remove(tmp, ec);
-  return written && !ec;
+    return static_cast<bool>(out);
+  });
 }
 
 std::optional<FastCache> load_fast_cache(const fs::path& file) {
