@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <unordered_set>
 
 #include "archive/tar_stream.h"
+#include "core/file_io.h"
 #include "libs/archive.h"
 
 namespace studyhub::archive {
@@ -89,11 +89,7 @@ Error write_error(const fs::path& dest, int err) {
 // Opens or creates beneath the staging folder without following any link on the way: the archive's
 // own links are refused as folders, and nothing else may redirect a write.
 int open_beneath(int root_fd, const std::string& rel, int flags, mode_t mode) {
-  struct open_how how {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.mode = mode;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-  int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
+  int fd = openat2_resolve(root_fd, rel.c_str(), flags, mode, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
   if (fd >= 0 || errno != ENOSYS) return fd;
   return ::openat(root_fd, rel.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, mode);  // before Linux 5.6
 }
