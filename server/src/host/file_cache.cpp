@@ -5,7 +5,6 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/file_io.h"
 #include "host/responses.h"
 #include "publish/store.h"
 
@@ -25,11 +25,8 @@ FileInfo::~FileInfo() {
 }
 
 int open_beneath(int root_fd, const std::string& relative) {
-  struct open_how how {};
-  how.flags = O_RDONLY | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   const char* path = relative.empty() ? "." : relative.c_str();
-  int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, path, &how, sizeof how));
+  int fd = openat2_resolve(root_fd, path, O_RDONLY, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
   if (fd >= 0 || errno != ENOSYS) return fd;
   // Kernels before 5.6: resolve every link and require the result inside the site.
   std::error_code ec;
@@ -169,10 +166,7 @@ void FileCache::drain_events() {
             ++e;
             continue;
           }
-          if (e->second.found.file && e->second.found.file->in_memory) body_bytes_ -= e->second.found.file->size;
-          if (e->second.found.file && e->second.found.file->fd >= 0) --open_files_;
-          lru_.erase(e->second.lru);
-          e = entries_.erase(e);
+          e = erase(e);
         }
         versions_.erase(v);
         for (auto l = links_.begin(); l != links_.end();) l = l->second == name ? links_.erase(l) : std::next(l);
@@ -245,10 +239,7 @@ Found FileCache::find(const Target& target) {
   } else {
     std::tie(id, token) = site_version(target.key);
   }
-  if (!token) {
-    ++stats_.uncached;
-    return open_file(target.root, target, false);
-  }
+  if (!token) return open_file(target.root, target);
   key_.clear();
   key_ += std::to_string(token);
   key_ += '\0';
@@ -256,26 +247,28 @@ Found FileCache::find(const Target& target) {
   if (target.directory_form) key_ += '/';
   auto hit = entries_.find(key_);
   if (hit != entries_.end()) {
-    ++stats_.hits;
     lru_.splice(lru_.begin(), lru_, hit->second.lru);
     return hit->second.found;
   }
-  ++stats_.misses;
-  Found found = open_file(state_dir_ + "/versions/" + id, target, true);
+  Found found = open_file(state_dir_ + "/versions/" + id, target);
   remember(key_, found);
   return found;
 }
 
-Found FileCache::open_file(const std::string& root, const Target& target, bool cacheable) {
+Found FileCache::open_file(const std::string& root, const Target& target) {
   Found found;
   int root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);  // follows sites/<name> to its version
   if (root_fd < 0) return found;
-  int fd = open_beneath(root_fd, target.relative);
   struct stat st {};
-  if (fd >= 0 && ::fstat(fd, &st) != 0) {
-    ::close(fd);
-    fd = -1;
-  }
+  auto open_and_stat = [&](const std::string& relative) {
+    int fd = open_beneath(root_fd, relative);
+    if (fd >= 0 && ::fstat(fd, &st) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+    return fd;
+  };
+  int fd = open_and_stat(target.relative);
   std::string name = target.relative;
   if (fd >= 0 && S_ISDIR(st.st_mode)) {
     ::close(fd);
@@ -286,11 +279,7 @@ Found FileCache::open_file(const std::string& root, const Target& target, bool c
       return found;
     }
     name = target.relative.empty() ? "index.html" : target.relative + "/index.html";  // never a listing
-    fd = open_beneath(root_fd, name);
-    if (fd >= 0 && ::fstat(fd, &st) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
+    fd = open_and_stat(name);
   }
   ::close(root_fd);
   if (fd < 0) return found;
@@ -298,9 +287,7 @@ Found FileCache::open_file(const std::string& root, const Target& target, bool c
     ::close(fd);
     return found;
   }
-  CacheLimits limits = limits_;
-  if (!cacheable) limits.max_memory_file = 64 * 1024;  // read small ones whole: one write with the header
-  auto info = describe(fd, st, std::move(name), limits);
+  auto info = describe(fd, st, std::move(name), limits_);
   if (!info) return found;
   found.kind = Found::Kind::file;
   found.file = std::move(info);
@@ -313,14 +300,16 @@ void FileCache::remember(std::string key, const Found& found) {
   if (found.file && found.file->in_memory) body_bytes_ += found.file->size;
   if (found.file && found.file->fd >= 0) ++open_files_;
   while (!lru_.empty() && (entries_.size() > limits_.max_entries || body_bytes_ > limits_.max_body_bytes ||
-                           open_files_ > limits_.max_open_files)) {
-    auto victim = entries_.find(lru_.back());
-    const auto& file = victim->second.found.file;
-    if (file && file->in_memory) body_bytes_ -= file->size;
-    if (file && file->fd >= 0) --open_files_;
-    entries_.erase(victim);
-    lru_.pop_back();
-  }
+                           open_files_ > limits_.max_open_files))
+    erase(entries_.find(lru_.back()));
+}
+
+FileCache::Entries::iterator FileCache::erase(Entries::iterator entry) {
+  const auto& file = entry->second.found.file;
+  if (file && file->in_memory) body_bytes_ -= file->size;
+  if (file && file->fd >= 0) --open_files_;
+  lru_.erase(entry->second.lru);
+  return entries_.erase(entry);
 }
 
 }  // namespace studyhub::host

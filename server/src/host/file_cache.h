@@ -71,14 +71,10 @@ class FileCache {
   void drain_on_lookup(bool on) { drain_on_lookup_ = on; }
   void sync() { drain_events(); }
 
-  struct Stats {
-    uint64_t hits = 0, misses = 0, uncached = 0;
-  };
-  const Stats& stats() const { return stats_; }
-
  private:
   struct Entry;
   using Lru = std::list<std::string>;
+  using Entries = std::unordered_map<std::string, Entry>;
 
   void drain_events();
   void revalidate();  // what inotify cannot tell: no inotify, or changes made by other machines
@@ -87,8 +83,9 @@ class FileCache {
   // versions/ (then nothing about it is cached).
   std::pair<std::string, uint64_t> site_version(const std::string& key);
   uint64_t version_token(const std::string& id);  // 0: no such version
-  Found open_file(const std::string& root, const Target& target, bool cacheable);
+  Found open_file(const std::string& root, const Target& target);
   void remember(std::string key, const Found& found);
+  Entries::iterator erase(Entries::iterator entry);  // with what it counted against the limits
   void forget_all();
 
   std::string state_dir_;
@@ -107,12 +104,11 @@ class FileCache {
     Found found;
     Lru::iterator lru;
   };
-  std::unordered_map<std::string, Entry> entries_;  // "<token>/<relative>[/]" -> what it resolved to
-  Lru lru_;                                        // most recent first
+  Entries entries_;  // "<token>\0<relative>[/]" -> what it resolved to
+  Lru lru_;          // most recent first
   uint64_t body_bytes_ = 0;
   size_t open_files_ = 0;
   std::string key_;  // reused to build lookup keys without allocating
-  Stats stats_;
 };
 
 // Opens `relative` beneath `root` so nothing can lead outside it: RESOLVE_BENEATH refuses ".."
