@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <random>
+
 #include "archive/base64.h"
 #include "support/fs_helpers.h"
 #include "support/rpc_client.h"
@@ -67,6 +69,22 @@ struct Fixture {
     return all;
   }
 };
+
+// The tar inside a .tar.gz, inflated.
+std::string inflated(const std::string& tgz) {
+  struct archive* r = archive_read_new();
+  archive_read_support_filter_gzip(r);
+  archive_read_support_format_raw(r);
+  archive_read_open_memory(r, tgz.data(), tgz.size());
+  struct archive_entry* e;
+  std::string tar;
+  if (archive_read_next_header(r, &e) == ARCHIVE_OK) {
+    char buf[65536];
+    for (la_ssize_t n; (n = archive_read_data(r, buf, sizeof buf)) > 0;) tar.append(buf, static_cast<size_t>(n));
+  }
+  archive_read_free(r);
+  return tar;
+}
 
 // `bytes` as one gzip member with nothing after it (no tar around them).
 std::string gzip_member(std::string_view bytes) {
@@ -239,20 +257,32 @@ TEST_CASE_FIXTURE(Fixture, "concatenated gzip members are one stream, and traili
   // A tar split in two gzip members (what `cat a.gz b.gz` makes).
   std::string tgz = make_tar_gz({{"build/a.txt", AE_IFREG, "first"}, {"build/b.txt", AE_IFREG, "second"}});
   // Inflate, split the tar at a block boundary, and compress each half as its own member.
-  struct archive* r = archive_read_new();
-  archive_read_support_filter_gzip(r);
-  archive_read_support_format_raw(r);
-  archive_read_open_memory(r, tgz.data(), tgz.size());
-  struct archive_entry* e;
-  REQUIRE(archive_read_next_header(r, &e) == ARCHIVE_OK);
-  std::string tar(1 << 16, '\0');
-  la_ssize_t n = archive_read_data(r, tar.data(), tar.size());
-  archive_read_free(r);
-  REQUIRE(n > 1024);
-  tar.resize(static_cast<size_t>(n));
+  std::string tar = inflated(tgz);
+  REQUIRE(tar.size() > 1024);
   std::string two = gzip_member(std::string_view(tar).substr(0, 1024)) + gzip_member(std::string_view(tar).substr(1024));
   auto out = archive::extract_site_base64(archive::encode_base64(two + std::string(100, '\0')), staging);
   REQUIRE_MESSAGE(out.ok(), out.error().message);
   CHECK(read_file(staging / "a.txt") == "first");
+  CHECK(read_file(staging / "b.txt") == "second");
+}
+
+TEST_CASE_FIXTURE(Fixture, "a gzip member whose two magic bytes straddle two input pieces is still read") {
+  // Input is inflated 256 KB at a time: a first member of 256 KB - 1 bytes leaves the second
+  // member's first magic byte alone at the end of a piece.
+  constexpr size_t kPiece = 256 * 1024;
+  std::mt19937 random(7);
+  std::string big(400000, '\0');
+  for (auto& c : big) c = static_cast<char>(random());
+  std::string tar = inflated(make_tar_gz({{"build/big.bin", AE_IFREG, big}, {"build/b.txt", AE_IFREG, "second"}}));
+  std::string two;
+  for (size_t k = kPiece - 400; k < kPiece + 400 && two.empty(); ++k) {
+    std::string first = gzip_member(std::string_view(tar).substr(0, k));
+    if (first.size() == kPiece - 1) two = first + gzip_member(std::string_view(tar).substr(k));
+  }
+  REQUIRE_FALSE(two.empty());
+  REQUIRE(static_cast<unsigned char>(two[kPiece - 1]) == 0x1f);
+  auto out = archive::extract_site(two, staging);
+  REQUIRE_MESSAGE(out.ok(), out.error().message);
+  CHECK(read_file(staging / "big.bin") == big);
   CHECK(read_file(staging / "b.txt") == "second");
 }

@@ -78,6 +78,7 @@ Status TarStream::inflate_all(std::stop_token stop) {
   size_t filled = 0;
   uint64_t produced = 0;
   bool started = false, member_ended = false, trailing = false;
+  bool held_magic = false;  // a piece ended on the first byte of another member's header
 
   // Inflates one piece of gzip bytes into blocks; false when the reader has gone.
   auto feed = [&](const unsigned char* data, size_t size) -> Result<bool> {
@@ -87,13 +88,32 @@ Status TarStream::inflate_all(std::stop_token stop) {
         return Error{"the build output is not a gzip-compressed tar archive"};
       started = true;
     }
+    unsigned char magic0 = 0x1f;
+    if (held_magic && size > 0) {
+      held_magic = false;
+      if (data[0] != 0x8b) {
+        trailing = true;
+      } else {  // the member starts with the byte held back: inflate takes its header byte by byte
+        inflateReset(&z);
+        member_ended = false;
+        z.next_in = &magic0;
+        z.avail_in = 1;
+        z.next_out = reinterpret_cast<unsigned char*>(block.data() + filled);
+        z.avail_out = static_cast<uInt>(kBlock - filled);
+        if (inflate(&z, Z_NO_FLUSH) != Z_OK) return damaged("invalid gzip header");
+      }
+    }
     z.next_in = const_cast<unsigned char*>(data);
     z.avail_in = static_cast<uInt>(size);
     while (z.avail_in > 0 && !trailing) {
       if (member_ended) {
         // Another gzip member follows (concatenated gzip is one stream), or trailing bytes that
-        // gzip, too, ignores.
-        if (z.avail_in < 2 || z.next_in[0] != 0x1f || z.next_in[1] != 0x8b) {
+        // gzip, too, ignores. Its two magic bytes may straddle two pieces.
+        if (z.avail_in == 1 && z.next_in[0] == 0x1f) {
+          held_magic = true;
+          break;
+        }
+        if (z.next_in[0] != 0x1f || z.next_in[1] != 0x8b) {
           trailing = true;
           break;
         }
