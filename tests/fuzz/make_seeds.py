@@ -108,3 +108,13 @@ for name, value in settings.items():
 put("settings", "comments", '// a comment\n{"name": "x" /* inline */}')
 put("settings", "gitignore", "src/app\n*.log\n!keep.log\n/build/\n\\#not-comment\n**/tmp/**\n[abc]?.txt\n#c\n \n")
 print("seeds written to", root)
+
+# relpath: lines "path" (a file) or "path>target" (a link); the chains the tenants issue found.
+put("relpath", "chain", "a/b/c/x>../../..\nesc>a/b/c/x/../../../..\n")
+put("relpath", "dir-link", "d>sub/deeper\nout>d/../../..\nsub/deeper/f\n")
+put("relpath", "link-to-link", "one>two\ntwo>three/../..\n")
+put("relpath", "out-and-back", "l>sub\nm>l/../../site/sub\nsub/f\n")
+put("relpath", "fine", "latest.js>assets/app.js\nassets/alias>../latest.js\nassets/app.js\n")
+put("relpath", "loop", "a>b\nb>a\n")
+put("relpath", "absolute", "a>/etc/passwd\n")
+put("relpath", "self", "x>y/z\ny>.\nw>y/y/y/..\n")

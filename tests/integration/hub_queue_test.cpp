@@ -199,7 +199,7 @@ TEST_CASE("hub load: 20 clients × 10 publishes over 5 sites and 2 hubs — ever
     fields >> id >> state >> snapshot >> current;
     CHECK(state == "ready");
     CHECK(current == "true");
-    auto served = http_get(w.hub->url() + "/v/" + snapshot + "/");
+    auto served = http_get(w.hub->url() + "/v/" + user + "/" + snapshot + "/");
     auto live = http_get(w.hub->url() + "/s/" + user + "/" + site + "/");
     CHECK(live.status == 200);
     CHECK(live.body == served.body);

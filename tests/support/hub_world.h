@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -56,6 +57,40 @@ struct HubWorld : World {
     return n;
   }
 };
+
+// The blob id git gives these bytes.
+inline std::string blob_id(const std::string& bytes) {
+  TempDir t;
+  write_file(fs::path(t.path()) / "f", bytes);
+  auto r = run_command({"git", "hash-object", (fs::path(t.path()) / "f").string()});
+  REQUIRE(r.status == 0);
+  return r.out.substr(0, 40);
+}
+
+// Uploads the files (and links: path -> target) as `token`'s and answers {snapshotId, files} as a
+// deployment request wants them (the tree id computed by git itself).
+inline nlohmann::json manifest(const HubWorld& w, const std::map<std::string, std::string>& files,
+                               const std::map<std::string, std::string>& links = {}, const std::string& as = "") {
+  TempDir t;
+  for (auto& [path, content] : files) write_file(fs::path(t.path()) / path, content);
+  for (auto& [path, target] : links) {
+    fs::create_directories((fs::path(t.path()) / path).parent_path());
+    fs::create_symlink(target, fs::path(t.path()) / path);
+  }
+  git(t.path(), {"init", "-q"});
+  git(t.path(), {"add", "-A"});
+  std::string tree = git(t.path(), {"write-tree"}).substr(0, 40);
+  nlohmann::json list = nlohmann::json::array();
+  auto add = [&](const std::string& path, const std::string& bytes, const char* mode) {
+    std::string oid = blob_id(bytes);
+    auto put = hub_api(w.hub->url(), "PUT", "/v1/blobs/" + oid, as.empty() ? w.token : as, bytes);
+    REQUIRE((put.status == 201 || put.status == 200));
+    list.push_back({{"path", path}, {"oid", oid}, {"mode", mode}});
+  };
+  for (auto& [path, content] : files) add(path, content, "100644");
+  for (auto& [path, target] : links) add(path, target, "120000");
+  return {{"snapshotId", tree}, {"files", list}};
+}
 
 // Every file under `dir` (regular, not too large) is free of `secret`.
 inline void check_secret_absent(const std::string& secret, const fs::path& dir) {

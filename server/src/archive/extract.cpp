@@ -14,6 +14,7 @@
 
 #include "archive/tar_stream.h"
 #include "core/file_io.h"
+#include "core/relpath.h"
 #include "libs/archive.h"
 
 namespace studyhub::archive {
@@ -43,40 +44,12 @@ std::optional<std::string> site_relative(std::string_view name, std::string_view
     return std::nullopt;
   }
   name.remove_prefix(root_dir.size());
-  std::string out;
-  while (!name.empty()) {
-    size_t slash = name.find('/');
-    std::string_view part = name.substr(0, slash);
-    name = slash == std::string_view::npos ? std::string_view{} : name.substr(slash + 1);
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      why = "a '..' path";
-      return std::nullopt;
-    }
-    if (!out.empty()) out.push_back('/');
-    out.append(part);
-  }
+  while (name.starts_with('/')) name.remove_prefix(1);
+  auto out = relpath::normalise(name);
+  if (!out) why = "a '..' path";
   return out;
 }
 
-// A link target stays inside the site when, resolved from the link's folder, it never climbs out.
-bool link_stays_inside(const std::string& link_rel, std::string_view target) {
-  if (target.empty() || target.front() == '/') return false;
-  int depth = 0;
-  for (char c : link_rel)
-    if (c == '/') ++depth;
-  while (!target.empty()) {
-    size_t slash = target.find('/');
-    std::string_view part = target.substr(0, slash);
-    target = slash == std::string_view::npos ? std::string_view{} : target.substr(slash + 1);
-    if (part == "..") {
-      if (--depth < 0) return false;
-    } else if (!part.empty() && part != ".") {
-      ++depth;
-    }
-  }
-  return true;
-}
 
 // A failure of this machine's disk, not of the archive: code "io" tells the two apart.
 Error write_error(const fs::path& dest, int err) {
@@ -158,7 +131,7 @@ Result<Extracted> extract(TarStream& stream, const fs::path& staging, const Extr
   Extracted out;
   uint64_t entries = 0;
   bool saw_root = false;
-  std::unordered_set<std::string> links;        // no later entry may pass through one
+  relpath::LinkTree links;                      // no later entry may pass through one; checked together at the end
   std::unordered_set<std::string> made{""};      // folders known to exist: one mkdir per folder, not per file
   // Creates `dir` (relative, '/'-joined) and its missing parents beneath the staging folder.
   auto make_dirs = [&](const std::string& dir) -> Status {
@@ -192,7 +165,7 @@ Result<Extracted> extract(TarStream& stream, const fs::path& staging, const Extr
     saw_root = true;
     if (!links.empty()) {
       for (size_t at = rel->find('/'); at != std::string::npos; at = rel->find('/', at + 1))
-        if (links.count(rel->substr(0, at)))
+        if (links.count(std::string_view(*rel).substr(0, at)))
           return Error{"the site archive was refused: " + *rel + " passes through a link"};
       if (links.count(*rel)) return Error{"the site archive was refused: " + *rel + " appears twice"};
     }
@@ -209,11 +182,11 @@ Result<Extracted> extract(TarStream& stream, const fs::path& staging, const Extr
       if (auto made_dir = make_dirs(rel->substr(0, slash)); !made_dir) return made_dir.error();
     if (type == AE_IFLNK) {
       const char* target = archive_entry_symlink(entry);
-      if (!target || !link_stays_inside(*rel, target))
-        return Error{"the site archive was refused: the link " + *rel + " points outside the site"};
+      if (!target || !*target || *target == '/')
+        return Error{"the site archive was refused: the link " + *rel + " points outside the site", false, "output.link"};
       if (::symlinkat(target, root_fd, rel->c_str()) != 0)
         return Error{"cannot create the link " + *rel + ": " + std::strerror(errno)};
-      links.insert(*rel);
+      links[*rel] = {relpath::Entry::Kind::link, target};
       continue;
     }
     if (type != AE_IFREG)
@@ -234,6 +207,9 @@ Result<Extracted> extract(TarStream& stream, const fs::path& staging, const Extr
   if (auto e = stream.error()) return *e;
   if (!saw_root)
     return Error{"the build output holds no " + std::string(root_dir) + "/ folder; check the build's output folder"};
+  // Each link followed through the others, as a server reading the folder would.
+  if (auto bad = relpath::first_escaping_link(links))
+    return Error{"the site archive was refused: the link " + bad->path + " " + bad->resolution.why(), false, "output.link"};
   return out;
 }
 

@@ -8,7 +8,9 @@
 #include "core/signals.h"
 #include "core/text.h"
 #include "hub/hub.h"
+#include "hub/build_caches.h"
 #include "hub/schema.h"
+#include "hub/site_files.h"
 #include "hub/users.h"
 
 namespace studyhub::cli {
@@ -24,7 +26,8 @@ struct HubFlags {
   uint64_t max_file_bytes = 0, max_files = 0, max_deployment_bytes = 0;
   int64_t max_sites = 0, max_queued = 0;
   int lease_seconds = 0, max_build_seconds = 0, grace_seconds = -1, keep_versions = 0;
-  std::string isolation = "sandbox", build_network = "install", memory, disk, build_user;
+  std::string isolation = "sandbox", build_network = "install", memory, disk, build_user, max_stored;
+  size_t max_streams = 0;
   uint64_t max_processes = 0;
   std::string user_name;
   bool json = false;
@@ -72,6 +75,9 @@ void add_service_flags(CLI::App* cmd, HubFlags& f, bool http) {
   cmd->add_option("--max-queued-per-user", f.max_queued, "Deployments a user may have waiting (default 20)");
   cmd->add_option("--keep-versions", f.keep_versions, "Ready versions kept per site for rollbacks (default 5)")
       ->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-stored-bytes-per-user", f.max_stored, "Bytes of uploads a user may store, e.g. 2G (default 2G)");
+  cmd->add_option("--max-streams-per-user", f.max_streams, "Uploads and event streams a user may have open at once (default 8)")
+      ->check(CLI::Range(size_t{1}, size_t{10000}));
 }
 
 std::string database_of(const HubFlags& f) { return !f.database.empty() ? f.database : env_value("STUDYHUB_HUB_DATABASE_URL").value_or(""); }
@@ -112,8 +118,10 @@ Result<hub::HubOptions> service_options(const HubFlags& f, bool http) {
   if (f.keep_versions) o.keep_versions = f.keep_versions;
   o.isolate = f.isolation != "none";
   o.sandbox.network = runner::parse_network(f.build_network).value();
+  if (f.max_streams) o.max_streams_per_user = f.max_streams;
   for (auto [text, out, what] : {std::tuple{&f.memory, &o.sandbox.memory_bytes, "--memory"},
-                                 std::tuple{&f.disk, &o.sandbox.disk_bytes, "--disk"}}) {
+                                 std::tuple{&f.disk, &o.sandbox.disk_bytes, "--disk"},
+                                 std::tuple{&f.max_stored, &o.max_stored_bytes_per_user, "--max-stored-bytes-per-user"}}) {
     if (text->empty()) continue;
     auto bytes = runner::parse_size(*text);
     if (!bytes || *bytes == 0) return Error{std::string(what) + " must be a size such as 2g or 512m"};
@@ -212,9 +220,12 @@ std::function<std::optional<int>()> add_hub_command(CLI::App& app) {
         if (!removed) return fail(removed.error().message);
         if (!removed.value()) return fail("there is no user '" + f.user_name + "'");
         std::string data = !f.data.empty() ? f.data : env_value("STUDYHUB_HUB_DATA").value_or("");
-        if (!data.empty() && hub::is_valid_user_name(f.user_name)) {
-          std::error_code ec;
-          std::filesystem::remove_all(std::filesystem::path(data) / "sites" / f.user_name, ec);
+        if (!data.empty()) {
+          // Its sites and versions go at once; its build caches on this machine too (other
+          // machines' before their next build; its blobs at the next collection).
+          hub::SiteFiles(data).remove_user(f.user_name);
+          std::filesystem::path work = !f.work_dir.empty() ? std::filesystem::path(f.work_dir) : std::filesystem::path(data) / "work";
+          (void)hub::sweep_caches(conn, work);
         }
         std::cout << "removed " << f.user_name << ": its tokens no longer work"
                   << (data.empty() ? "; running hubs take its sites down within a minute" : " and its sites are down")

@@ -1,6 +1,9 @@
 #include "host/api_session.h"
 
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -49,7 +52,7 @@ class ApiSession : public std::enable_shared_from_this<ApiSession> {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     // Beast checks Content-Length against the body limit while it parses the header (1 MB by
-    // default): the limit is set once the route is known, in on_header.
+    // default): the limit is set once the handler has admitted the request, in on_admitted.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(std::chrono::seconds(30));
     http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&ApiSession::on_header, shared_from_this()));
@@ -65,24 +68,61 @@ class ApiSession : public std::enable_shared_from_this<ApiSession> {
     const auto& header = parser_->get();
     std::string_view target(header.target().data(), header.target().size());
     api_request_ = api() && api()->owns(target.substr(0, target.find('?')));
-    uint64_t limit = api_request_ ? api()->body_limit(header) : 64 * 1024;
+    if (!api_request_) {
+      Admission plain;
+      plain.body_limit = 64 * 1024;
+      return on_admitted(std::move(plain));
+    }
+    // The handler decides on another thread; its answer comes back to this session's.
+    stream_.expires_never();
+    api()->admit(header, [self = shared_from_this()](Admission a) {
+      net::post(self->stream_.get_executor(), [self, a = std::move(a)]() mutable { self->on_admitted(std::move(a)); });
+    });
+  }
+
+  void on_admitted(Admission admitted) {
+    admitted_ = std::move(admitted);
+    if (admitted_.refusal) return refuse(std::move(*admitted_.refusal));
+    const auto& header = parser_->get();
+    uint64_t limit = admitted_.body_limit;
     if (parser_->content_length() && *parser_->content_length() > limit) {
       if (api_request_) return refuse(api()->too_large(header));
       return refuse(text_response(header, http::status::payload_too_large, "Request body too large.\n"));
     }
-    parser_->body_limit(limit);
     // Uploads may take a while on a slow link; the header timeout does not apply to the body.
-    if (api_request_) stream_.expires_after(std::chrono::minutes(10));
+    stream_.expires_after(api_request_ ? std::chrono::minutes(10) : std::chrono::seconds(30));
+    if (!admitted_.spool_file.empty()) {
+      // The same parser, now writing the body into a file: memory stays at one buffer.
+      file_parser_.emplace(std::move(*parser_));
+      parser_.reset();
+      file_parser_->body_limit(limit);
+      beast::error_code open_ec;
+      file_parser_->get().body().open(admitted_.spool_file.c_str(), beast::file_mode::write_new, open_ec);
+      if (open_ec) return refuse(text_response(Request(file_parser_->get().base()), http::status::insufficient_storage,
+                                               "The server cannot store the upload now.\n"));
+      return http::async_read(stream_, buffer_, *file_parser_,
+                              beast::bind_front_handler(&ApiSession::on_read, shared_from_this()));
+    }
+    parser_->body_limit(limit);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&ApiSession::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::body_limit && api_request_) return refuse(api()->too_large(parser_->get()));
+    if (ec == http::error::body_limit && api_request_)
+      return refuse(api()->too_large(file_parser_ ? Request(file_parser_->get().base()) : parser_->get()));
     if (ec) return close();
-    Request request = parser_->release();
+    Request request;
+    if (file_parser_) {
+      auto message = file_parser_->release();
+      message.body().close();
+      file_parser_.reset();
+      request = Request(std::move(message.base()));
+    } else {
+      request = parser_->release();
+    }
     if (api_request_) {
       stream_.expires_never();  // the handler answers when it is done (a build's event stream lasts minutes)
-      return api()->handle(std::move(request), make_exchange());
+      return api()->handle(std::move(request), std::move(admitted_), make_exchange());
     }
     // The static path sends everything but GET and HEAD here.
     auto res = text_response(request, http::status::method_not_allowed, "Only GET and HEAD are served.\n");
@@ -146,6 +186,8 @@ class ApiSession : public std::enable_shared_from_this<ApiSession> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::file_body>> file_parser_;
+  Admission admitted_;  // kept while the body is read: its context may hold a slot or a file to remove
   bool api_request_ = false;
   std::shared_ptr<void> response_;
 };
@@ -158,6 +200,7 @@ class SessionExchange : public Exchange {
     beast::error_code ec;
     auto endpoint = session_->stream_.socket().remote_endpoint(ec);
     peer_ = ec ? "?" : endpoint.address().to_string();
+    fd_ = session_->stream_.socket().native_handle();
   }
 
   void respond(ApiResponse response) override {
@@ -198,6 +241,14 @@ class SessionExchange : public Exchange {
 
   std::string peer() const override { return peer_; }
 
+  bool peer_closed() const override {
+    // A peek from this thread while the session's own thread only writes: the kernel answers
+    // 0 bytes once the client has closed, "would block" while it is there and silent.
+    char byte;
+    ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+  }
+
  private:
   // Starts a write on the session's thread and waits for its completion.
   template <class Start>
@@ -216,6 +267,7 @@ class SessionExchange : public Exchange {
   std::shared_ptr<http::response<http::empty_body>> header_;
   std::shared_ptr<http::response_serializer<http::empty_body>> serializer_;
   std::string peer_;
+  int fd_ = -1;
   bool gone_ = false;
 };
 

@@ -211,7 +211,7 @@ std::pair<std::string, uint64_t> FileCache::site_version(const std::string& key)
   if (n <= 0) return {"", 0};
   fs::path resolved = (fs::path(state_dir_) / parent / std::string(target, static_cast<size_t>(n))).lexically_normal();
   std::string id = resolved.filename().string();
-  if (resolved.parent_path() != (fs::path(state_dir_) / "versions").lexically_normal() || !publish::is_snapshot_id(id))
+  if (resolved.parent_path() != (fs::path(state_dir_) / "versions").lexically_normal() || !publish::is_version_name(id))
     return {"", 0};
   uint64_t token = version_token(id);
   if (token) links_[key] = id;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/relpath.h"
 #include "publish/store.h"
 
 namespace studyhub::host {
@@ -45,41 +46,34 @@ Target resolve_target(std::string_view target, const std::filesystem::path& stat
     return t;
   }
   auto decoded = percent_decode(path);
-  // Decoded once only: "%252e" stays the literal name "%2e". NUL and backslashes are never names.
-  if (!decoded || decoded->find('\0') != std::string::npos || decoded->find('\\') != std::string::npos) {
+  // Decoded once only: "%252e" stays the literal name "%2e". NUL, backslashes and ".." are never
+  // names; "." and empty parts are dropped.
+  auto normal = decoded ? relpath::normalise(std::string_view(*decoded).substr(1)) : std::nullopt;
+  if (!normal) {
     t.kind = Target::Kind::bad_request;
     return t;
   }
   std::vector<std::string> parts;
-  for (size_t start = 1; start <= decoded->size();) {
-    size_t slash = decoded->find('/', start);
-    std::string part = decoded->substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (part == "..") {
-      t.kind = Target::Kind::bad_request;
-      return t;
-    }
-    if (!part.empty() && part != ".") parts.push_back(part);
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
+  for (auto part : relpath::parts(*normal)) parts.emplace_back(part);
   if (parts.size() < 2) return t;  // not_found
   const std::string& space = parts[0];
-  // The segments that name the site: one for /v/<id> and a local /s/<name>, two for the hub's
-  // /s/<user>/<name>.
-  size_t key_parts = space == "s" ? static_cast<size_t>(std::max(1, layout.site_depth)) : 1;
+  if (space != "s" && space != "v") return t;
+  // The segments that name the site or the version: one locally, two on a hub (the user first).
+  size_t key_parts = static_cast<size_t>(std::max(1, layout.site_depth));
   if (parts.size() < 1 + key_parts) return t;
-  std::string key;
+  std::string key, url_key;
   for (size_t i = 1; i <= key_parts; ++i) {
-    if (space == "s" && !publish::is_valid_name(parts[i])) return t;
-    key += (i > 1 ? "/" : "") + parts[i];
+    bool last = i == key_parts;
+    if (!(space == "v" && last ? publish::is_snapshot_id(parts[i]) : publish::is_valid_name(parts[i]))) return t;
+    url_key += (i > 1 ? "/" : "") + parts[i];
   }
   if (space == "s") {
+    key = url_key;
     t.root = state_dir.native() + "/sites/" + key;  // string concatenation: this runs per request
-  } else if (space == "v" && publish::is_snapshot_id(key)) {
+  } else {
+    key = key_parts == 1 ? parts[1] : publish::version_name(parts[1], parts[2]);
     t.root = state_dir.native() + "/versions/" + key;
     t.immutable = true;
-  } else {
-    return t;
   }
   t.key = std::move(key);
   t.directory_form = decoded->back() == '/';
@@ -87,7 +81,7 @@ Target resolve_target(std::string_view target, const std::filesystem::path& stat
   if (parts.size() == 1 + key_parts && !t.directory_form) {
     // /s/name -> /s/name/ so the site's relative asset URLs resolve under it.
     t.kind = Target::Kind::redirect;
-    t.location = "/" + space + "/" + t.key + "/" + std::string(query);
+    t.location = "/" + space + "/" + url_key + "/" + std::string(query);
     return t;
   }
   t.kind = Target::Kind::file;

@@ -12,17 +12,18 @@ namespace studyhub::host {
 struct Target {
   enum class Kind { file, redirect, health, not_found, bad_request } kind = Kind::not_found;
   std::string root;            // the site's folder (a link for /s/, a folder for /v/)
-  std::string key;             // the site ("name", or "user/name" on a hub) or the version id
+  std::string key;             // the site ("name", or "user/name" on a hub) or the version's folder name
   std::string relative;        // '/'-joined, no "..", no empty parts; "" for the site's root
   bool directory_form = false; // the URL ended with '/'
-  bool immutable = false;      // under /v/
+  bool immutable = false;      // under /v/ (/v/<id>/ locally, /v/<user>/<id>/ on a hub)
   std::string location;        // for redirects
 };
 
 // How a host's tree is laid out: a local host serves /s/<name>/ from sites/<name>; the hub serves
-// /s/<user>/<name>/ from sites/<user>/<name>. Both serve /v/<snapshot-id>/ from versions/<id>.
+// /s/<user>/<name>/ from sites/<user>/<name>. A local host serves /v/<snapshot-id>/ from
+// versions/<id>; the hub /v/<user>/<snapshot-id>/ from versions/<user>.<id>.
 struct Layout {
-  int site_depth = 1;   // path segments naming a site after /s/
+  int site_depth = 1;   // path segments naming a site after /s/, and a version after /v/
   bool health = true;   // answer /.studyhub/health (the local host's liveness check)
 };
 

@@ -3,12 +3,19 @@
 #include <utility>  // before Asio: Boost 1.74's Asio needs std::exchange declared under C++20
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <any>
 #include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
 #include <charconv>
 #include <thread>
 
 #include "core/log.h"
 #include "core/version.h"
+#include "core/text.h"
+#include "hub/blob_owners.h"
+#include "hub/build_caches.h"
 #include "hub/events.h"
 #include "publish/store.h"
 
@@ -19,6 +26,7 @@ using nlohmann::json;
 using host::ApiRequest;
 using host::ApiResponse;
 using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -41,8 +49,11 @@ ApiError from_error(const Error& e) {
   const std::string& c = e.code;
   if (c == "not_found") return not_found(e.message);
   if (c.starts_with("limits.")) return {http::status::payload_too_large, c, e.message};
+  if (c == "quota.storage") return {http::status::payload_too_large, c, e.message};
   if (c.starts_with("quota.")) return {http::status::too_many_requests, c, e.message, c == "quota.queued" ? 30 : 0};
-  if (c == "files.invalid" || c == "blob.mismatch" || c == "blobs.missing" || c == "request.parse" || c == "name.invalid")
+  if (c == "auth.invalid") return {http::status::unauthorized, c, e.message};
+  if (c == "files.invalid" || c == "files.link" || c == "blob.mismatch" || c == "blobs.missing" || c == "request.parse" ||
+      c == "name.invalid")
     return bad(c, e.message);
   log::error("hub: " + e.message);
   return {http::status::internal_server_error, "internal", "the hub failed: " + e.message};
@@ -77,6 +88,15 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
+// The Content-Length a request's header announces (a header-only message has no body to measure).
+std::optional<uint64_t> content_length(const ApiRequest& header) {
+  auto field = header[http::field::content_length];
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
+  if (field.empty() || ec != std::errc() || end != field.data() + field.size()) return std::nullopt;
+  return v;
+}
+
 std::optional<int64_t> parse_id(std::string_view text) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -102,7 +122,7 @@ std::string query_value(std::string_view target, std::string_view key) {
 json site_json(const SiteSummary& s, const std::string& user, const Urls& urls) {
   json out{{"name", s.name},
            {"url", urls.site(user, s.name)},
-           {"immutableUrl", urls.version(s.snapshot_id)},
+           {"immutableUrl", urls.version(user, s.snapshot_id)},
            {"snapshotId", s.snapshot_id},
            {"publishedAt", s.published_at},
            {"deploymentId", s.deployment_id}};
@@ -110,17 +130,54 @@ json site_json(const SiteSummary& s, const std::string& user, const Urls& urls) 
   return out;
 }
 
+// Streams a user holds open at once (uploads, event streams): a slot is taken at admission and
+// given back when the last copy of it goes, however the request ends.
+class UserSlots {
+ public:
+  std::shared_ptr<void> take(int64_t user_id, size_t max) {
+    std::lock_guard lock(mutex_);
+    size_t& held = held_[user_id];
+    if (held >= max) return nullptr;
+    ++held;
+    // Not null (a null shared_ptr reads as "no slot"); what it points to is never used.
+    return std::shared_ptr<void>(static_cast<void*>(this), [this, user_id](void*) {
+      std::lock_guard lock(mutex_);
+      if (--held_[user_id] == 0) held_.erase(user_id);
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<int64_t, size_t> held_;
+};
+
+// A file an upload is spooled into, removed when the request is done with it.
+struct SpoolFile {
+  fs::path path;
+  ~SpoolFile() {
+    std::error_code ec;
+    fs::remove(path, ec);
+  }
+};
+
+// Who a request is from, decided on its header (host::Admission::context).
+struct Caller {
+  User user;
+  std::shared_ptr<void> slot;
+  std::shared_ptr<SpoolFile> spool;
+};
+
+ApiError quota_streams(size_t max) {
+  return {http::status::too_many_requests, "quota.streams",
+          "you have " + std::to_string(max) + " uploads or event streams open, this hub's limit per user; wait for them to end",
+          2};
+}
+
 class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
  public:
   explicit Api(HubRuntime& hub) : hub_(hub), pool_(8) {}
 
   bool owns(std::string_view path) const override { return path == "/" || path == "/v1" || path.starts_with("/v1/"); }
-
-  uint64_t body_limit(const ApiRequest& header) const override {
-    std::string_view target(header.target().data(), header.target().size());
-    if (header.method() == http::verb::put && target.starts_with("/v1/blobs/")) return hub_.options.limits.max_file_bytes;
-    return kJsonBodyLimit;
-  }
 
   ApiResponse too_large(const ApiRequest& header) const override {
     std::string_view target(header.target().data(), header.target().size());
@@ -132,12 +189,21 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
                                               std::to_string(kJsonBodyLimit) + " bytes"});
   }
 
-  void handle(ApiRequest request, std::shared_ptr<host::Exchange> exchange) override {
-    if (stopping_) return exchange->respond(error_response(request, {http::status::service_unavailable, "capacity",
-                                                                     "the hub is shutting down; try again shortly", 5}));
-    boost::asio::post(pool_, [self = shared_from_this(), req = std::move(request), exchange]() mutable {
-      self->serve(std::move(req), exchange);
+  void admit(const ApiRequest& header, std::function<void(host::Admission)> decide) override {
+    if (stopping_) {
+      host::Admission refused;
+      refused.refusal = error_response(header, {http::status::service_unavailable, "capacity",
+                                                "the hub is shutting down; try again shortly", 5});
+      return decide(std::move(refused));
+    }
+    boost::asio::post(pool_, [self = shared_from_this(), header = ApiRequest(header.base()), decide = std::move(decide)] {
+      decide(self->admission(header));
     });
+  }
+
+  void handle(ApiRequest request, host::Admission admitted, std::shared_ptr<host::Exchange> exchange) override {
+    boost::asio::post(pool_, [self = shared_from_this(), req = std::move(request), admitted = std::move(admitted),
+                              exchange]() mutable { self->serve(std::move(req), std::move(admitted), exchange); });
   }
 
   void shutdown() {
@@ -147,21 +213,66 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
   }
 
  private:
-  void serve(ApiRequest req, const std::shared_ptr<host::Exchange>& exchange) {
+  // The header alone decides: a request without a valid token, an upload past a quota or the
+  // user's open streams is answered before its body is read; an upload's body goes to a file.
+  host::Admission admission(const ApiRequest& header) {
+    host::Admission a;
+    a.body_limit = kJsonBodyLimit;
+    std::string_view target(header.target().data(), header.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/") return a;
+    auto refuse = [&](const ApiError& e) {
+      a.refusal = error_response(header, e);
+      return std::move(a);
+    };
+    auto conn = hub_.pool.acquire(5s);
+    if (!conn) return refuse(from_error(conn.error()));
+    auto user = authenticate_request(header, *conn.value());
+    if (!user) return refuse(user.error());
+    auto caller = std::make_shared<Caller>(Caller{user.value(), nullptr, nullptr});
+    if (header.method() == http::verb::put && path.starts_with("/v1/blobs/")) {
+      std::string oid(path.substr(10));
+      if (!is_oid(oid)) return refuse(bad("request.parse", "'" + oid.substr(0, 60) + "' is not a blob id"));
+      caller->slot = uploads_.take(caller->user.id, hub_.options.max_streams_per_user);
+      if (!caller->slot) return refuse(quota_streams(hub_.options.max_streams_per_user));
+      auto unowned = not_owned(*conn.value(), caller->user.id, {oid});
+      if (!unowned) return refuse(from_error(unowned.error()));
+      if (auto length = content_length(header); length && !unowned->empty()) {  // what they own costs nothing again
+        auto used = stored_bytes(*conn.value(), caller->user.id);
+        if (!used) return refuse(from_error(used.error()));
+        if (static_cast<uint64_t>(used.value()) + *length > hub_.options.max_stored_bytes_per_user)
+          return refuse(from_error(Error{"this upload would take your stored files past this hub's limit of " +
+                                             human_bytes(hub_.options.max_stored_bytes_per_user) +
+                                             " a user; unpublish sites you no longer need",
+                                         false, "quota.storage"}));
+      }
+      caller->spool = std::make_shared<SpoolFile>(SpoolFile{hub_.sites.new_upload_path()});
+      a.spool_file = caller->spool->path;
+      a.body_limit = hub_.options.limits.max_file_bytes;
+    }
+    a.context = caller;
+    return a;
+  }
+
+  void serve(ApiRequest req, host::Admission admitted, const std::shared_ptr<host::Exchange>& exchange) {
     auto started = std::chrono::steady_clock::now();
     std::string target(req.target());
-    std::optional<ApiResponse> answer = dispatch(req, exchange);
+    auto caller = admitted.context.has_value() ? std::any_cast<std::shared_ptr<Caller>>(admitted.context) : nullptr;
+    std::optional<ApiResponse> answer = dispatch(req, caller.get(), exchange);
     if (!answer) return;  // an event stream: its own thread answers
     ApiResponse& res = *answer;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    std::error_code ec;
+    uint64_t bytes_in = caller && caller->spool ? fs::file_size(caller->spool->path, ec) : req.body().size();
     log::info("hub: " + exchange->peer() + " " + std::string(req.method_string()) + " " + target.substr(0, target.find('?')) +
               " " + std::to_string(res.result_int()) + " " + std::to_string(ms) + " ms" +
-              (req.body().empty() ? "" : ", " + std::to_string(req.body().size()) + " bytes in"));
+              (bytes_in == 0 || ec ? "" : ", " + std::to_string(bytes_in) + " bytes in"));
     exchange->respond(std::move(res));
   }
 
-  // nullopt when an event stream took the request over.
-  std::optional<ApiResponse> dispatch(const ApiRequest& req, const std::shared_ptr<host::Exchange>& exchange) {
+  // nullopt when an event stream took the request over. `caller` is null only for "/".
+  std::optional<ApiResponse> dispatch(const ApiRequest& req, const Caller* caller,
+                                      const std::shared_ptr<host::Exchange>& exchange) {
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     auto method = req.method();
@@ -172,12 +283,11 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     auto parts = split_path(path);  // "v1", …
     parts.erase(parts.begin());
     if (!parts.empty() && parts.back().empty()) parts.pop_back();  // a trailing slash
+    if (!caller) return error_response(req, {http::status::unauthorized, "auth.missing", "this request needs a token"});
+    const User& me = caller->user;
 
     auto conn = hub_.pool.acquire(5s);
     if (!conn) return error_response(req, from_error(conn.error()));
-    auto user = authenticate_request(req, *conn.value());
-    if (!user) return error_response(req, user.error());
-    const User& me = user.value();
 
     auto route = [&](std::initializer_list<std::string_view> shape) {
       if (parts.size() != shape.size()) return false;
@@ -195,11 +305,12 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     }
     if (route({"blobs", "missing"})) {
       if (method != http::verb::post) return method_not_allowed(req, "POST");
-      return missing_blobs(req);
+      return missing_blobs(req, *conn.value(), me);
     }
     if (route({"blobs", "*"})) {
       if (method != http::verb::put) return method_not_allowed(req, "PUT");
-      return put_blob(req, std::string(parts[1]));
+      if (!caller->spool) return error_response(req, bad("request.parse", "'" + std::string(parts[1].substr(0, 60)) + "' is not a blob id"));
+      return put_blob(req, std::string(parts[1]), c, *caller);
     }
     if (route({"sites"})) {
       if (method != http::verb::get) return method_not_allowed(req, "GET");
@@ -280,7 +391,9 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     return body;
   }
 
-  ApiResponse missing_blobs(const ApiRequest& req) {
+  // The blobs this user still has to send: those the store lacks, and those they never uploaded
+  // (another user's copy of the same bytes is not theirs to use).
+  ApiResponse missing_blobs(const ApiRequest& req, db::Connection& c, const User& me) {
     auto body = parse_body(req);
     if (!body) return error_response(req, body.error());
     auto it = body->find("blobs");
@@ -294,16 +407,40 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
         return error_response(req, bad("request.parse", "every blob id must be 40 lowercase hex digits"));
       oids.push_back(o.get<std::string>());
     }
-    return json_response(req, http::status::ok, {{"missing", hub_.blobs.missing(oids)}});
+    auto missing = missing_for(c, me, oids);
+    if (!missing) return error_response(req, from_error(missing.error()));
+    return json_response(req, http::status::ok, {{"missing", missing.value()}});
   }
 
-  ApiResponse put_blob(const ApiRequest& req, const std::string& oid) {
-    if (!is_oid(oid)) return error_response(req, bad("request.parse", "'" + oid.substr(0, 60) + "' is not a blob id"));
-    auto put = hub_.blobs.put(oid, req.body());
+  Result<std::vector<std::string>> missing_for(db::Connection& c, const User& me, const std::vector<std::string>& oids) {
+    auto unowned = not_owned(c, me.id, oids);
+    if (!unowned) return unowned.error();
+    std::set<std::string> wanted(unowned->begin(), unowned->end());
+    for (auto& oid : hub_.blobs.missing(oids)) wanted.insert(std::move(oid));
+    std::vector<std::string> out;
+    for (const auto& oid : oids)
+      if (wanted.erase(oid)) out.push_back(oid);
+    return out;
+  }
+
+  ApiResponse put_blob(const ApiRequest& req, const std::string& oid, db::Connection& c, const Caller& caller) {
+    auto put = hub_.blobs.put_file(oid, caller.spool->path);
     if (!put) return error_response(req, from_error(put.error()));
+    std::error_code ec;
+    auto size = static_cast<int64_t>(fs::file_size(caller.spool->path, ec));
+    auto owned = record_upload(c, caller.user.id, oid, size, static_cast<int64_t>(hub_.options.max_stored_bytes_per_user));
+    if (!owned) return error_response(req, from_error(owned.error()));
     bool stored = put.value() == BlobStore::Put::stored;
     return json_response(req, stored ? http::status::created : http::status::ok,
-                         {{"oid", oid}, {"size", req.body().size()}, {"stored", stored}});
+                         {{"oid", oid}, {"size", size}, {"stored", stored}});
+  }
+
+  ApiResponse blobs_missing(const ApiRequest& req, const std::vector<std::string>& missing) {
+    return json_response(req, http::status::bad_request,
+                         {{"error", "blobs.missing"},
+                          {"message", std::to_string(missing.size()) + " of the deployment's blobs are not stored "
+                                                                      "yet; upload them, then ask again"},
+                          {"missing", missing}});
   }
 
   ApiResponse create(const ApiRequest& req, db::Connection& c, const User& me, const std::string& name) {
@@ -336,21 +473,22 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
                                                       " files, over this hub's limit of " +
                                                       std::to_string(hub_.options.limits.max_files),
                                                   false, "limits.files"}));
-    // The tree first: for a tree this hub checked before it reads no blob at all. Only when
-    // blobs are missing are they listed, so the client sends just those.
+    std::sort(oids.begin(), oids.end());
+    oids.erase(std::unique(oids.begin(), oids.end()), oids.end());
+    // Every blob must be one this user uploaded, unless they deployed this very snapshot before.
+    auto deployed = has_deployed(c, me.id, snapshot_id);
+    if (!deployed) return error_response(req, from_error(deployed.error()));
+    if (!deployed.value()) {
+      auto missing = missing_for(c, me, oids);
+      if (!missing) return error_response(req, from_error(missing.error()));
+      if (!missing->empty()) return blobs_missing(req, missing.value());
+    }
+    // The tree: for a tree this hub checked before it reads no blob at all. Only when blobs are
+    // missing are they listed, so the client sends just those.
     auto tree = hub_.blobs.write_tree(files, hub_.options.limits, snapshot_id);
     if (!tree && tree.error().code == "blobs.missing") {
-      std::sort(oids.begin(), oids.end());
-      oids.erase(std::unique(oids.begin(), oids.end()), oids.end());
       auto missing = hub_.blobs.missing(oids);
-      if (!missing.empty()) {
-        auto res = json_response(req, http::status::bad_request,
-                                 {{"error", "blobs.missing"},
-                                  {"message", std::to_string(missing.size()) + " of the deployment's blobs are not stored "
-                                                                                "yet; upload them, then ask again"},
-                                  {"missing", missing}});
-        return res;
-      }
+      if (!missing.empty()) return blobs_missing(req, missing);
     }
     if (!tree) return error_response(req, from_error(tree.error()));
     if (tree->id != snapshot_id)
@@ -378,7 +516,7 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     for (const auto& d : h.value()->ready) {
       json entry = to_json(d, hub_.urls);
       entry["current"] = d.id == h.value()->site.deployment_id;
-      entry["kept"] = hub_.sites.has_version(d.snapshot_id);
+      entry["kept"] = hub_.sites.has_version(me.name, d.snapshot_id);
       history.push_back(entry);
     }
     out["history"] = history;
@@ -386,7 +524,12 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
   }
 
   ApiResponse remove_site(const ApiRequest& req, db::Connection& c, const User& me, const std::string& name) {
-    auto removed = delete_site(c, me, name, [&] { return hub_.sites.unlink(me.name, name); });
+    auto removed = delete_site(c, me, name, [&](const std::vector<std::string>& versions) {
+      auto unlinked = hub_.sites.unlink(me.name, name);
+      if (unlinked) hub_.sites.remove_versions(me.name, versions);
+      return unlinked;
+    });
+    if (removed && removed.value()) (void)sweep_caches(c, hub_.options.work_dir);
     if (!removed) return error_response(req, from_error(removed.error()));
     if (!removed.value()) return error_response(req, not_found("you have no site named " + name));
     return json_response(req, http::status::no_content, nullptr);
@@ -405,7 +548,7 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
       }
     }
     auto done = rollback_site(
-        c, me, name, snapshot, [&](const std::string& id) { return hub_.sites.has_version(id); },
+        c, me, name, snapshot, [&](const std::string& id) { return hub_.sites.has_version(me.name, id); },
         [&](const std::string& id) { return hub_.sites.point(me.name, name, id); });
     if (!done) return error_response(req, from_error(done.error()));
     return json_response(req, http::status::ok, site_json(done.value(), me.name, hub_.urls));
@@ -427,6 +570,8 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     if (followers_ >= hub_.options.max_followers)
       return error_response(req, {http::status::service_unavailable, "capacity",
                                   "the hub is following as many builds as it can; try again shortly", 2});
+    auto slot = streams_.take(me.id, hub_.options.max_streams_per_user);
+    if (!slot) return error_response(req, quota_streams(hub_.options.max_streams_per_user));
     ++followers_;
     http::response<http::empty_body> header{http::status::ok, req.version()};
     header.set(http::field::server, std::string(kServerName) + "-hub/" + kVersion);
@@ -434,7 +579,8 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     header.set(http::field::cache_control, "no-store");
     header.set("X-Accel-Buffering", "no");  // nginx: pass lines through as they come
     header.keep_alive(req.keep_alive());
-    std::thread([self = shared_from_this(), header = std::move(header), exchange, id, since, user_id = me.id]() mutable {
+    std::thread([self = shared_from_this(), header = std::move(header), exchange, id, since, user_id = me.id,
+                 slot = std::move(slot)]() mutable {
       self->stream_events(std::move(header), exchange, id, since, user_id);
       --self->followers_;
     }).detach();
@@ -486,6 +632,7 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
       if (final || over) break;
       if (lines->size() >= 500) continue;  // more are waiting
       hub_.notifier.wait(kEventsChannel, key, seen, 1s);
+      if (exchange->peer_closed()) return;  // its slot goes back at once, not at the next keep-alive
       if (std::chrono::steady_clock::now() - quiet_since > 15s) {
         // An empty line keeps proxies from closing an idle stream and tells us whether the client left.
         if (!exchange->write_chunk("\n")) return;
@@ -499,6 +646,7 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
   boost::asio::thread_pool pool_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> followers_{0};
+  UserSlots uploads_, streams_;  // per user, at once
 };
 
 }  // namespace

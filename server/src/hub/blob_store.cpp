@@ -1,5 +1,9 @@
 #include "hub/blob_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -8,6 +12,7 @@
 #include <set>
 
 #include "core/file_io.h"
+#include "core/relpath.h"
 #include "core/text.h"
 #include "snapshot/content.h"
 #include "snapshot/git.h"
@@ -21,21 +26,8 @@ bool is_oid(std::string_view text) {
 }
 
 std::string path_problem(std::string_view path) {
-  if (path.empty()) return "is empty";
-  if (path.size() > 4096) return "is longer than 4096 bytes";
-  if (path.front() == '/') return "is absolute";
-  if (path.find('\0') != std::string_view::npos) return "holds a NUL byte";
-  if (path.find('\\') != std::string_view::npos) return "holds a backslash";
-  if (path.find_first_of("\r\n") != std::string_view::npos) return "holds a line break";
-  for (size_t start = 0; start <= path.size();) {
-    size_t slash = path.find('/', start);
-    std::string_view part = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (part.empty()) return "has an empty part";
-    if (part == "." || part == "..") return "has a '" + std::string(part) + "' part";
-    if (part == ".git") return "has a '.git' part";
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
+  if (auto problem = relpath::problem(path); !problem.empty()) return problem;
+  if (relpath::has_part(path, ".git")) return "has a '.git' part";
   return {};
 }
 
@@ -49,25 +41,6 @@ Result<git::Odb> open_odb(const fs::path& objects) {
 }
 
 bool parse_oid(const std::string& text, git_oid& out) { return is_oid(text) && git_oid_fromstr(&out, text.c_str()) == 0; }
-
-// A link's target must stay inside the sandbox folder, as a snapshot keeps it.
-bool link_stays_inside(const std::string& link_path, std::string_view target) {
-  if (target.empty() || target.front() == '/' || target.find('\0') != std::string_view::npos) return false;
-  int depth = 0;
-  for (char c : link_path) depth += c == '/';
-  for (size_t start = 0; start <= target.size();) {
-    size_t slash = target.find('/', start);
-    std::string_view part = target.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (part == "..") {
-      if (--depth < 0) return false;
-    } else if (!part.empty() && part != ".") {
-      ++depth;
-    }
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return true;
-}
 
 // A folder of the tree being built: sub-folders and the entries of this level.
 struct Dir {
@@ -125,6 +98,8 @@ Result<BlobStore> BlobStore::open(const fs::path& data_dir) {
       return git::failure("cannot create the blob store " + repo.string());
     git_repository_free(raw);
   }
+  // Every user's uploads, published or not: the hub user's alone.
+  ::chmod(repo.c_str(), 0700);
   return BlobStore(repo);
 }
 
@@ -140,19 +115,64 @@ std::vector<std::string> BlobStore::missing(const std::vector<std::string>& oids
   return out;
 }
 
+namespace {
+
+Error mismatch(uint64_t size, const git_oid& actual, const std::string& oid) {
+  return Error{"the " + human_bytes(size) + " sent are the blob " + git::hex(actual) + ", not " + oid +
+                   "; the file changed while it was sent, or the upload was corrupted: send it again",
+               false, "blob.mismatch"};
+}
+
+Error not_an_oid(const std::string& oid) {
+  return Error{"'" + oid + "' is not a blob id (40 lowercase hex digits)", false, "request.parse"};
+}
+
+}  // namespace
+
 Result<BlobStore::Put> BlobStore::put(const std::string& oid, std::string_view bytes) const {
   git_oid expected, actual;
-  if (!parse_oid(oid, expected)) return Error{"'" + oid + "' is not a blob id (40 lowercase hex digits)", false, "request.parse"};
+  if (!parse_oid(oid, expected)) return not_an_oid(oid);
   git_odb_hash(&actual, bytes.data(), bytes.size(), GIT_OBJECT_BLOB);
-  if (!git_oid_equal(&expected, &actual))
-    return Error{"the " + human_bytes(bytes.size()) + " sent are the blob " + git::hex(actual) + ", not " + oid +
-                     "; the file changed while it was sent, or the upload was corrupted: send it again",
-                 false, "blob.mismatch"};
+  if (!git_oid_equal(&expected, &actual)) return mismatch(bytes.size(), actual, oid);
   auto odb = open_odb(objects_dir());
   if (!odb) return odb.error();
   if (git_odb_exists(odb->get(), &expected)) return Put::known;
   git_oid written;
   if (git_odb_write(&written, odb->get(), bytes.data(), bytes.size(), GIT_OBJECT_BLOB) != 0)
+    return Error{git::failure("cannot store the blob " + oid).message, false, "io"};
+  return Put::stored;
+}
+
+Result<BlobStore::Put> BlobStore::put_file(const std::string& oid, const fs::path& file) const {
+  git_oid expected, actual;
+  if (!parse_oid(oid, expected)) return not_an_oid(oid);
+  std::error_code ec;
+  uint64_t size = fs::file_size(file, ec);
+  if (ec) return Error{"the upload was lost before it was stored: " + ec.message(), false, "io"};
+  if (git_odb_hashfile(&actual, file.c_str(), GIT_OBJECT_BLOB) != 0)
+    return Error{git::failure("cannot read the upload").message, false, "io"};
+  if (!git_oid_equal(&expected, &actual)) return mismatch(size, actual, oid);
+  auto odb = open_odb(objects_dir());
+  if (!odb) return odb.error();
+  if (git_odb_exists(odb->get(), &expected)) return Put::known;
+  // Streamed through zlib into the store: a 50 MB blob never sits in memory whole.
+  git_odb_stream* raw = nullptr;
+  if (git_odb_open_wstream(&raw, odb->get(), size, GIT_OBJECT_BLOB) != 0)
+    return Error{git::failure("cannot store the blob " + oid).message, false, "io"};
+  std::unique_ptr<git_odb_stream, void (*)(git_odb_stream*)> stream(raw, git_odb_stream_free);
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{"the upload was lost before it was stored", false, "io"};
+  std::vector<char> buffer(256 * 1024);
+  bool failed = false;
+  for (ssize_t n; (n = ::read(fd, buffer.data(), buffer.size())) != 0;) {
+    if (n < 0 || git_odb_stream_write(raw, buffer.data(), static_cast<size_t>(n)) != 0) {
+      failed = true;
+      break;
+    }
+  }
+  ::close(fd);
+  git_oid written;
+  if (failed || git_odb_stream_finalize_write(&written, raw) != 0)
     return Error{git::failure("cannot store the blob " + oid).message, false, "io"};
   return Put::stored;
 }
@@ -214,6 +234,7 @@ Result<BlobStore::Tree> BlobStore::write_tree(const std::vector<ManifestFile>& f
   if (!odb) return odb.error();
   Tree tree;
   uint64_t largest = 0;
+  relpath::LinkTree links;
   for (size_t i = 0; i < files.size(); ++i) {
     const ManifestFile& f = files[i];
     size_t size = 0;
@@ -232,9 +253,16 @@ Result<BlobStore::Tree> BlobStore::write_tree(const std::vector<ManifestFile>& f
     if (f.mode == 0120000) {
       auto target = read(f.oid);
       if (!target) return target.error();
-      if (!link_stays_inside(f.path, target.value()))
-        return invalid(f.path + " is a link that points outside the sandbox folder");
+      links[f.path] = {relpath::Entry::Kind::link, std::move(target.value())};
     }
+  }
+  // Links are followed through each other, as the kernel would, not read one by one.
+  if (!links.empty()) {
+    for (const auto& f : files)
+      if (f.mode != 0120000) links[f.path] = {relpath::Entry::Kind::file, {}};
+    if (auto bad = relpath::first_escaping_link(links))
+      return Error{bad->path + " is a link that " + bad->resolution.why() + "; links must stay inside the sandbox folder",
+                   false, "files.link"};
   }
   git_repository* raw_repo = nullptr;
   if (git_repository_open_bare(&raw_repo, repo_.c_str()) != 0) return git::failure("cannot open the blob store");

@@ -42,6 +42,8 @@ class BlobStore {
   enum class Put { stored, known };
   // Verifies that the bytes are the blob `oid`; fails with code "blob.mismatch" when they are not.
   Result<Put> put(const std::string& oid, std::string_view bytes) const;
+  // The same for bytes waiting in a file (an upload spooled to disk), read in pieces.
+  Result<Put> put_file(const std::string& oid, const std::filesystem::path& file) const;
 
   // Checks a deployment's file list (paths, modes, ids, limits; every blob stored, links kept
   // inside the folder), writes its tree and answers the tree id. Errors carry the API's codes:

@@ -75,7 +75,7 @@ json to_json(const Deployment& d, const Urls& urls) {
          {"snapshotId", d.snapshot_id},
          {"state", d.state},
          {"url", urls.site(d.user, d.site)},
-         {"immutableUrl", urls.version(d.snapshot_id)},
+         {"immutableUrl", urls.version(d.user, d.snapshot_id)},
          {"cached", d.cached},
          {"files", d.files},
          {"bytes", d.bytes},
@@ -316,7 +316,7 @@ Result<SiteSummary> rollback_site(db::Connection& conn, const User& user, const 
 }
 
 Result<bool> delete_site(db::Connection& conn, const User& user, const std::string& name,
-                         const std::function<Status()>& unlink) {
+                         const std::function<Status(const std::vector<std::string>& versions)>& take_down) {
   bool found = false;
   auto done = db::transaction(conn, [&](db::Connection& c) -> Status {
     found = false;
@@ -329,7 +329,15 @@ Result<bool> delete_site(db::Connection& conn, const User& user, const std::stri
         "SELECT pg_notify($2, id::text) FROM deployments WHERE site_id = $1 AND state IN ('building', 'publishing')",
         {db::param(*site.value()), db::param(kCancelChannel)});
     if (!running) return running.error();
-    if (auto removed = unlink(); !removed) return removed;
+    // The site's versions that no other site of this user shows or keeps.
+    auto only_here = c.exec(
+        "SELECT DISTINCT snapshot_id FROM deployments WHERE site_id = $1 "
+        "EXCEPT SELECT snapshot_id FROM deployments WHERE user_id = $2 AND site_id <> $1",
+        {db::param(*site.value()), db::param(user.id)});
+    if (!only_here) return only_here.error();
+    std::vector<std::string> versions;
+    for (int i = 0; i < only_here->size(); ++i) versions.push_back(only_here->text(i, 0));
+    if (auto removed = take_down(versions); !removed) return removed;
     auto deleted = c.exec("DELETE FROM sites WHERE id = $1", {db::param(*site.value())});
     if (!deleted) return deleted.error();
     return ok_status();
@@ -337,6 +345,13 @@ Result<bool> delete_site(db::Connection& conn, const User& user, const std::stri
   if (!done) return done.error();
   if (found) (void)refresh_positions(conn);
   return found;
+}
+
+Result<bool> was_built_for(db::Connection& conn, int64_t user_id, const std::string& snapshot_id) {
+  auto rows = conn.exec("SELECT 1 FROM deployments WHERE user_id = $1 AND snapshot_id = $2 AND state = 'ready' LIMIT 1",
+                        {db::param(user_id), db::param(snapshot_id)});
+  if (!rows) return rows.error();
+  return !rows->empty();
 }
 
 Result<std::vector<std::tuple<std::string, std::string, std::string>>> all_current_sites(db::Connection& conn) {
@@ -351,14 +366,15 @@ Result<std::vector<std::tuple<std::string, std::string, std::string>>> all_curre
 
 Result<std::vector<std::string>> referenced_snapshots(db::Connection& conn, int keep) {
   auto rows = conn.exec(
-      "SELECT DISTINCT snapshot_id FROM ("
-      "  SELECT d.snapshot_id FROM sites s JOIN deployments d ON d.id = s.current_deployment_id"
+      "SELECT DISTINCT u.name || '.' || x.snapshot_id FROM ("
+      "  SELECT d.user_id, d.snapshot_id FROM sites s JOIN deployments d ON d.id = s.current_deployment_id"
       "  UNION ALL"
-      "  SELECT snapshot_id FROM (SELECT snapshot_id, row_number() OVER (PARTITION BY site_id ORDER BY id DESC) AS n"
-      "                           FROM deployments WHERE state = 'ready') r WHERE n <= $1"
+      "  SELECT user_id, snapshot_id FROM (SELECT user_id, snapshot_id,"
+      "                                           row_number() OVER (PARTITION BY site_id ORDER BY id DESC) AS n"
+      "                                    FROM deployments WHERE state = 'ready') r WHERE n <= $1"
       "  UNION ALL"
-      "  SELECT snapshot_id FROM deployments WHERE state IN ('queued', 'building', 'publishing')"
-      ") x",
+      "  SELECT user_id, snapshot_id FROM deployments WHERE state IN ('queued', 'building', 'publishing')"
+      ") x JOIN users u ON u.id = x.user_id",
       {db::param(keep)});
   if (!rows) return rows.error();
   std::vector<std::string> out;

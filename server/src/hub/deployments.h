@@ -21,13 +21,15 @@ inline bool is_final_state(std::string_view s) {
   return s == "ready" || s == "failed" || s == "canceled" || s == "superseded";
 }
 
-// Where returned URLs point: <public>/s/<user>/<name>/ and <public>/v/<snapshot>/.
+// Where returned URLs point: <public>/s/<user>/<name>/ and <public>/v/<user>/<snapshot>/.
 struct Urls {
   std::string public_url;  // no trailing slash
   std::string site(const std::string& user, const std::string& name) const {
     return public_url + "/s/" + user + "/" + name + "/";
   }
-  std::string version(const std::string& snapshot_id) const { return public_url + "/v/" + snapshot_id + "/"; }
+  std::string version(const std::string& user, const std::string& snapshot_id) const {
+    return public_url + "/v/" + user + "/" + snapshot_id + "/";
+  }
 };
 
 struct Deployment {
@@ -96,16 +98,20 @@ Result<SiteSummary> rollback_site(db::Connection& conn, const User& user, const 
                                   const std::function<bool(const std::string&)>& version_exists,
                                   const std::function<Status(const std::string&)>& repoint);
 
-// Cancels the site's live deployments and removes it; `unlink()` removes the link on disk while the
-// row is locked. false when there was no such site.
+// Cancels the site's live deployments and removes it; `take_down(versions)` removes the link and
+// the versions no other site of the user has (their immutable URLs go too) while the row is
+// locked. false when there was no such site.
 Result<bool> delete_site(db::Connection& conn, const User& user, const std::string& name,
-                         const std::function<Status()>& unlink);
+                         const std::function<Status(const std::vector<std::string>& versions)>& take_down);
+
+// Whether a deployment of this user with this snapshot was built and became ready.
+Result<bool> was_built_for(db::Connection& conn, int64_t user_id, const std::string& snapshot_id);
 
 // Every site's current snapshot, as (user, name, snapshot) (to make the links on disk match).
 Result<std::vector<std::tuple<std::string, std::string, std::string>>> all_current_sites(db::Connection& conn);
 
-// Snapshot ids a prune must keep: every site's current one and its last `keep` ready ones, and
-// those of live deployments.
+// Versions (folder names, "<user>.<snapshot>") a prune must keep: every site's current one and its
+// last `keep` ready ones, and those of live deployments.
 Result<std::vector<std::string>> referenced_snapshots(db::Connection& conn, int keep);
 
 // Recomputes the queue positions and records a position event for each deployment whose position

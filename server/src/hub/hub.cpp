@@ -12,6 +12,7 @@
 #include "core/signals.h"
 #include "host/static_host.h"
 #include "hub/api.h"
+#include "hub/build_caches.h"
 #include "hub/schema.h"
 #include "hub/worker.h"
 #include "runner/target.h"
@@ -46,6 +47,7 @@ void housekeeping(HubRuntime& hub) {
     if (removed > 0) log::info("hub: " + std::to_string(removed) + " versions no site keeps were pruned");
   }
   hub.sites.clear_stale_staging(24h);
+  (void)sweep_caches(*conn.value(), hub.options.work_dir);
 }
 
 // What URLs start with when --public-url is not given: this hub's own address.
@@ -77,8 +79,9 @@ Result<std::unique_ptr<HubRuntime>> open_hub(HubOptions o) {
   o.data_dir = fs::absolute(o.data_dir, ec);
   fs::create_directories(o.data_dir, ec);
   if (ec) return Error{"cannot create the data folder " + o.data_dir.string() + ": " + ec.message()};
-  // Readable by a front web server (nginx serves sites/ and versions/ straight from here).
-  ::chmod(o.data_dir.c_str(), 0755);
+  // The hub user's alone: its host serves the sites (a front server proxies to it). Sandboxed
+  // builds run as another user, who must pass through to its site's node_modules below work/.
+  ::chmod(o.data_dir.c_str(), o.isolate ? 0711 : 0700);
   if (o.work_dir.empty()) o.work_dir = o.data_dir / "work";
   fs::create_directories(o.work_dir, ec);
   // Builds' sources are private. Sandboxed builds run as another user, who must reach its site's

@@ -49,6 +49,10 @@ struct HubOptions {
   int keep_versions = 5;             // ready versions kept per site for rollbacks
   std::chrono::seconds shutdown_grace{20};  // SIGTERM: builds may finish within this, then go back to the queue
   size_t max_followers = 512;        // event streams open at once
+  // Per user: bytes of uploads stored (413 quota.storage past it), uploads and event streams open at
+  // once (429 quota.streams), so that one member cannot fill the disk or take every slot.
+  uint64_t max_stored_bytes_per_user = 2ull << 30;
+  size_t max_streams_per_user = 8;
 };
 
 // What every part of a running hub shares.

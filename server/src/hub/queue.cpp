@@ -131,7 +131,7 @@ Result<bool> finish_job(db::Connection& conn, const ClaimedJob& job, const JobOu
                                         "this deployment began); it stays"}});
     }
     e["url"] = urls.site(job.user, job.site);
-    e["immutableUrl"] = urls.version(job.snapshot_id);
+    e["immutableUrl"] = urls.version(job.user, job.snapshot_id);
     if (outcome.reused) e["cached"] = true;
     events.push_back(e);
     return append_events(c, job.deployment_id, events);

@@ -8,7 +8,7 @@ namespace studyhub::hub {
 namespace {
 
 // Never edit a migration that has shipped; add the next one.
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     // 1: users and their tokens, sites, deployments and their events, the job queue.
     R"sql(
 CREATE TABLE users (
@@ -97,6 +97,20 @@ CREATE TABLE jobs (
 CREATE UNIQUE INDEX jobs_one_running_per_site ON jobs (site_id) WHERE state = 'running';
 CREATE INDEX jobs_available ON jobs (enqueued_at) WHERE state = 'available';
 CREATE INDEX jobs_lease ON jobs (lease_until) WHERE state = 'running';
+)sql",
+    // 2: tenants apart. Blobs belong to the users who uploaded them (the store keeps one copy);
+    // blobs uploaded before this migration have no owner, and a client's next deployment is told
+    // they are missing and sends them again.
+    R"sql(
+CREATE TABLE blob_owners (
+  user_id    bigint NOT NULL REFERENCES users ON DELETE CASCADE,
+  oid        text NOT NULL,
+  size       bigint NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (user_id, oid)
+);
+CREATE INDEX blob_owners_oid ON blob_owners (oid);
+CREATE INDEX deployments_user_snapshot ON deployments (user_id, snapshot_id);
 )sql",
 };
 

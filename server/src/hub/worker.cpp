@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "hub/build_caches.h"
 #include "hub/events.h"
 #include "pipeline/build.h"
 #include "runner/process.h"
@@ -264,20 +265,29 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
     }
   };
 
+  // A version on disk is reused only when the database says it was built for this user (ids are
+  // never reused: a user removed and added again under the same name built nothing yet).
+  auto built_before = [&](const ClaimedJob& j) {
+    auto conn = hub_.pool.acquire(5s);
+    auto ready = conn ? was_built_for(*conn.value(), j.user_id, j.snapshot_id) : Result<bool>(conn.error());
+    return ready && ready.value();
+  };
   auto snap = hub_.blobs.read_snapshot(job.snapshot_id);
   auto settings = snap ? sandbox_settings(hub_.blobs, snap.value()) : Result<settings::WorkspaceSettings>(snap.error());
   if (!snap) {
     finish_with(snap.error());
   } else if (!settings) {
     finish_with(settings.error());
-  } else if (hub_.sites.has_version(job.snapshot_id)) {
-    // Built before (for this site or another with the same content): no build needed.
-    hub_.sites.touch_version(job.snapshot_id);
+  } else if (hub_.sites.has_version(job.user, job.snapshot_id) && built_before(job)) {
+    // Built before for this user (this site or another of theirs with the same content): no build
+    // needed. Another user's build of the same files is never used: it came from their caches.
+    hub_.sites.touch_version(job.user, job.snapshot_id);
     events.add(event_json(pipeline::stage_event("publish", "already built: published at once", 95)));
     outcome.kind = JobOutcome::Kind::ready;
     outcome.reused = true;
   } else {
     stop_orphaned_worker_builds(hub_);  // a dead worker's build on this machine must not share the folder
+    if (auto conn = hub_.pool.acquire(5s)) (void)sweep_caches(*conn.value(), hub_.options.work_dir);
     auto staging = hub_.sites.new_staging(id_);
     if (!staging) {
       finish_with(staging.error());
@@ -287,12 +297,13 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
       std::error_code ec;
       fs::create_directories(pid_dir(hub_), ec);
       std::optional<runner::SandboxRun> sandbox;
+      const fs::path cache = cache_dir(hub_.options.work_dir, job.user_id, job.site_id);
       if (hub_.options.isolate && hub_.target.kind == runner::TargetChoice::Kind::local) {
         std::error_code mk;
-        fs::create_directories(hub_.options.work_dir / job.user, mk);
-        ::chmod((hub_.options.work_dir / job.user).c_str(), 0711);
+        fs::create_directories(cache.parent_path(), mk);
+        ::chmod(cache.parent_path().c_str(), 0711);
         // A fresh folder per build; node_modules kept per site (one user's one site: nothing shared).
-        sandbox = runner::SandboxRun{.cache_dir = hub_.options.work_dir / job.user / job.site,
+        sandbox = runner::SandboxRun{.cache_dir = cache,
                                      .options = hub_.options.sandbox,
                                      .support = hub_.sandbox,
                                      .limits = {}};
@@ -303,7 +314,7 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
           .settings = settings.value(),
           .target = hub_.target,
           .payload = std::nullopt,
-          .work_dir = hub_.options.work_dir / job.user / job.site,
+          .work_dir = cache,
           .pid_file = fs::path(pid_dir(hub_)) / (id_ + ".pid"),
           .timeout_seconds = timeout,
           .sandbox = sandbox};
@@ -318,7 +329,7 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
         auto conn = hub_.pool.acquire(5s);
         if (conn) (void)mark_state(*conn.value(), job, "publishing");
         events.add(event_json(pipeline::stage_event("publish", "publishing " + job.user + "/" + job.site, 95)));
-        auto committed = hub_.sites.commit(staging.value(), job.snapshot_id);
+        auto committed = hub_.sites.commit(staging.value(), job.user, job.snapshot_id);
         if (!committed) finish_with(committed.error());
         else outcome.kind = JobOutcome::Kind::ready;
       }

@@ -292,6 +292,8 @@ Status HubClient::follow(int64_t id, int64_t since, const std::function<void(con
     Answer a{r->status, json::parse(r->body, nullptr, false)};
     if (a.body.is_discarded()) a.body = json();
     if (r->status == 503) return Error{"the hub is busy", false, "busy"};
+    // Every stream this user may hold at once is open (other publishes, or ones just ended).
+    if (r->status == 429) return Error{"the hub is following as many of your publishes as it allows", false, "busy"};
     return api_error(a, "the event stream");
   }
   return ok_status();

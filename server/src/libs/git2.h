@@ -43,6 +43,11 @@
   X(git_odb_exists) \
   X(git_odb_free) \
   X(git_odb_hash) \
+  X(git_odb_hashfile) \
+  X(git_odb_open_wstream) \
+  X(git_odb_stream_write) \
+  X(git_odb_stream_finalize_write) \
+  X(git_odb_stream_free) \
   X(git_odb_new) \
   X(git_odb_object_data) \
   X(git_odb_object_free) \
@@ -240,4 +245,14 @@ const Git2& git2();  // loads the library the first time
 #define git_odb_new (::studyhub::libs::git2().git_odb_new)
 #undef git_repository_wrap_odb
 #define git_repository_wrap_odb (::studyhub::libs::git2().git_repository_wrap_odb)
+#undef git_odb_hashfile
+#define git_odb_hashfile (::studyhub::libs::git2().git_odb_hashfile)
+#undef git_odb_open_wstream
+#define git_odb_open_wstream (::studyhub::libs::git2().git_odb_open_wstream)
+#undef git_odb_stream_write
+#define git_odb_stream_write (::studyhub::libs::git2().git_odb_stream_write)
+#undef git_odb_stream_finalize_write
+#define git_odb_stream_finalize_write (::studyhub::libs::git2().git_odb_stream_finalize_write)
+#undef git_odb_stream_free
+#define git_odb_stream_free (::studyhub::libs::git2().git_odb_stream_free)
 #endif  // STUDYHUB_LIBS_TABLE_ONLY

@@ -140,7 +140,7 @@ Result<BuiltSite, PublishFailure> build_site(const BuildRequest& request, const 
   // A remote answer is not ours to trust: say whose it was when it cannot be used (but a failure
   // of this machine's disk is nobody's answer).
   auto unusable = [&](const Error& e) {
-    return remote && e.code != "io" ? Error{"the answer from " + where + " is unusable: " + e.message} : e;
+    return remote && e.code != "io" ? Error{"the answer from " + where + " is unusable: " + e.message, false, e.code} : e;
   };
 
   emit(stage_event("extract", "unpacking the built site", 80));

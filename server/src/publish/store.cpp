@@ -51,6 +51,16 @@ bool is_snapshot_id(std::string_view id) {
   return id.size() == 40 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
+std::string version_name(std::string_view owner, std::string_view snapshot_id) {
+  return owner.empty() ? std::string(snapshot_id) : std::string(owner) + "." + std::string(snapshot_id);
+}
+
+bool is_version_name(std::string_view name) {
+  if (is_snapshot_id(name)) return true;
+  return name.size() > 41 && name[name.size() - 41] == '.' && is_snapshot_id(name.substr(name.size() - 40)) &&
+         is_valid_name(name.substr(0, name.size() - 41));
+}
+
 std::string slugify(std::string_view text) {
   std::string out;
   for (unsigned char c : text) {

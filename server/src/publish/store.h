@@ -70,7 +70,11 @@ class SiteStore {
 // A URL-safe sandbox name: lowercase letters, digits and dashes, at most 63 characters.
 std::string slugify(std::string_view text);
 bool is_valid_name(std::string_view name);
-// A snapshot id as versions/ names them: 40 lowercase hex digits.
+// A snapshot id: 40 lowercase hex digits.
 bool is_snapshot_id(std::string_view id);
+// A folder of versions/: the snapshot id on a local host; "<user>.<snapshot id>" on a hub, where a
+// build belongs to the user it was made for and is never handed to another.
+std::string version_name(std::string_view owner, std::string_view snapshot_id);
+bool is_version_name(std::string_view name);
 
 }  // namespace studyhub::publish

@@ -200,7 +200,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return respond(req, http::status::bad_request,
                      error_body("request.parse", "Failed to parse request body: expected {\"image\": string, \"payload\": object}"));
     auto payload = payload_from_json(body["payload"]);
-    if (!payload) return respond(req, http::status::bad_request, error_body("request.parse", payload.error().message));
+    if (!payload)
+      return respond(req, http::status::bad_request,
+                     error_body(payload.error().code.empty() ? "request.parse" : payload.error().code, payload.error().message));
     std::string image = body["image"].get<std::string>();
     const auto& images = shared_->options.images;
     if (!images.empty() && std::find(images.begin(), images.end(), image) == images.end())
@@ -326,7 +328,12 @@ Response Session::build(const http::request<http::string_body>& req, const Paylo
       return reply(http::status::bad_request,
                    error_body(kOutputLimitCode, "Max output size exceeded (" + std::to_string(o.max_output_bytes) +
                                                     " bytes, RUN_MAX_OUTPUT_SIZE)"), "");
-    return reply(http::status::internal_server_error, error_body("coderunner.run", e.message), "");
+    if (e.code == "request.files") return reply(http::status::bad_request, error_body(e.code, e.message), "");
+    // The reason names this machine's folders: it goes to the runner's log, not to the client.
+    shared_->log("build failed on this runner: " + e.message);
+    return reply(http::status::internal_server_error,
+                 error_body("coderunner.run", "the runner could not run the build; its operator finds why in the runner's log"),
+                 "");
   }
   // The Studyhub fork strips every newline from stdout; so does this runner.
   std::erase(run->stdout_text, '\n');

@@ -2,6 +2,8 @@
 
 #include <fstream>
 
+#include "core/relpath.h"
+
 namespace studyhub::runner {
 
 namespace fs = std::filesystem;
@@ -28,18 +30,6 @@ std::optional<Language> code_runner_language(const std::string& name, const std:
 
 namespace {
 
-bool safe_name(const std::string& name) {
-  if (name.empty() || name.front() == '/' || name.find('\0') != std::string::npos) return false;
-  for (size_t start = 0; start <= name.size();) {
-    size_t slash = name.find('/', start);
-    std::string part = name.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return true;
-}
-
 Status prepare_work_dir(const fs::path& dir, const Payload& payload) {
   std::error_code ec;
   // The folder is emptied below: through a planted link that would empty another folder.
@@ -51,7 +41,7 @@ Status prepare_work_dir(const fs::path& dir, const Payload& payload) {
   for (auto& e : fs::directory_iterator(dir, ec))
     if (e.path().filename() != "node_modules") fs::remove_all(e.path(), ec);
   for (const auto& f : payload.files) {
-    if (!safe_name(f.name)) return Error{"the payload holds an unsafe file name: " + f.name};
+    if (!relpath::problem(f.name).empty()) return Error{"the payload holds an unsafe file name", false, "request.files"};
     fs::path dest = dir / f.name;
     fs::create_directories(dest.parent_path(), ec);
     std::ofstream out(dest, std::ios::binary | std::ios::trunc);

@@ -1,6 +1,22 @@
 #include "runner/payload.h"
 
+#include <set>
+
+#include "core/relpath.h"
+
 namespace studyhub::runner {
+
+namespace {
+
+// A name as a message may quote it: at most 100 bytes, control characters as '?'.
+std::string printable(std::string_view name) {
+  std::string out(name.substr(0, 100));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  return out;
+}
+
+}  // namespace
 
 using nlohmann::json;
 
@@ -21,6 +37,7 @@ Result<Payload> payload_from_json(const json& j) {
     return Error{"payload.language must be a non-empty string"};
   p.language = language->get<std::string>();
   auto files = j.find("files");
+  std::set<std::string_view> names;
   if (files == j.end() || !files->is_array() || files->empty()) return Error{"payload.files must be a non-empty array"};
   for (const auto& f : *files) {
     if (!f.is_object() || !f.contains("name") || !f["name"].is_string() || !f.contains("content") ||
@@ -28,7 +45,11 @@ Result<Payload> payload_from_json(const json& j) {
       return Error{"each payload file needs a string name and a string content"};
     const auto& name = f["name"].get_ref<const std::string&>();
     const auto& content = f["content"].get_ref<const std::string&>();
-    if (name.empty()) return Error{"Error, file with empty name"};
+    if (name.empty()) return Error{"Error, file with empty name", false, "request.files"};
+    if (auto problem = relpath::problem(name); !problem.empty())
+      return Error{"the file name '" + printable(name) + "' " + problem + "; names are relative paths inside the build",
+                   false, "request.files"};
+    if (!names.insert(name).second) return Error{"the file " + printable(name) + " is listed twice", false, "request.files"};
     if (content.empty()) return Error{"Error, file with empty content: " + name};
     p.files.push_back({name, content});
   }

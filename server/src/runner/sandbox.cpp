@@ -11,8 +11,10 @@
 #include <thread>
 
 #include "core/file_io.h"
+#include "core/relpath.h"
 #include "core/text.h"
 #include "publish/links.h"
+#include "runner/build_network.h"
 #include "runner/local_runner.h"
 
 namespace studyhub::runner {
@@ -330,6 +332,9 @@ std::string SandboxSupport::describe() const {
            "namespaces not disabled inside "
            "(run the container with systempaths=unconfined for a pid namespace and a /proc of its own)";
   out += ", disk by a size-limited tmpfs";
+  out += build_network_available()
+             ? ", networked steps on a network of their own (slirp4netns: no host loopback, private ranges closed)"
+             : ", no slirp4netns: steps that need the network fail (apt-get install slirp4netns)";
   return out;
 }
 
@@ -478,17 +483,17 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
     }
   } cleanup{scratch};
   for (const auto& f : payload.files) {
-    if (f.name.empty() || f.name.front() == '/' || f.name.find("..") != std::string::npos)
-      return Error{"the payload holds an unsafe file name: " + f.name};
+    if (!relpath::problem(f.name).empty()) return Error{"the payload holds an unsafe file name", false, "request.files"};
     fs::path dest = scratch / "payload" / f.name;
     fs::create_directories(dest.parent_path(), ec);
     if (!write_text(dest, f.content)) return Error{"cannot write " + dest.string() + "; is the disk full?", false, "io"};
   }
   ::chmod(scratch.c_str(), 0700);
-  if (user.drop) {
+  auto give_to_build_user = [&] {
+    if (!user.drop) return;
     [[maybe_unused]] int rc = ::chown(scratch.c_str(), user.uid, user.gid);
     for (auto& e : fs::recursive_directory_iterator(scratch, ec)) rc = ::lchown(e.path().c_str(), user.uid, user.gid);
-  }
+  };
 
   // node_modules of earlier builds of this folder or site, where the build user can reach them.
   std::optional<fs::path> cache = run.cache_dir;
@@ -496,6 +501,7 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
     fs::create_directories(*cache, ec);
     if (user.drop) {
       [[maybe_unused]] int rc = ::chown(cache->c_str(), user.uid, user.gid);
+      ::chmod(cache->c_str(), 0700);  // the build user's and the runner's, no other local user's
       if (!reachable_by(*cache, user.uid, user.gid)) {
         if (on_log)
           on_log("studyhub-sandbox: " + cache->string() + " is out of the build user's reach; installing without the "
@@ -506,8 +512,22 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
   }
   bool install_net = o.network != SandboxOptions::Network::none;
   bool build_net = o.network == SandboxOptions::Network::all;
+  // Only a step that runs and may use the network gets one (a static site's build needs none).
+  const bool any_net = (install_net && !steps->install.empty()) || build_net;
+  // The sandbox always has a network namespace of its own; a step that may use the network waits
+  // until the runner has connected it (runner/build_network.h).
+  const std::string wait_for_network =
+      "n=0; until [ -e /net/ready ]; do if [ -e /net/failed ]; then cat /net/failed >&2; exit 1; fi; "
+      "n=$((n+1)); if [ $n -gt 3000 ]; then echo 'studyhub-sandbox: the build network did not come up' >&2; exit 1; fi; "
+      "sleep 0.01; done\n";
+  if (any_net) {
+    fs::create_directories(scratch / "net", ec);
+    if (!write_text(scratch / "net" / "resolv.conf", kBuildResolvConf))
+      return Error{"cannot write the build's network settings in " + scratch.string(), false, "io"};
+  }
   std::string outer_script = "set -e\ncp -a /payload/. /work/\n";
   if (cache) outer_script += "if [ -d /cache/node_modules ]; then cp -a /cache/node_modules /work/; fi\n";
+  if (any_net) outer_script += wait_for_network;
   if (!steps->install.empty()) {
     outer_script += inner_step(install_net, run.support.private_proc, "/steps/install.sh") + " </dev/null 1>&2\n";
     if (cache)
@@ -522,13 +542,20 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
   for (auto [name, text] : {std::pair{"outer.sh", &outer_script}, {"install.sh", &steps->install}, {"build.sh", &steps->build}}) {
     fs::path file = scratch / "steps" / name;
     if (!write_text(file, *text)) return Error{"cannot write the build's steps in " + scratch.string(), false, "io"};
-    if (user.drop) [[maybe_unused]] int rc = ::chown(file.c_str(), user.uid, user.gid);
   }
+  give_to_build_user();
 
-  std::vector<std::string> outer = bwrap_common(install_net || build_net, run.support.private_proc);
+  std::vector<std::string> outer = bwrap_common(/*share_net=*/false, run.support.private_proc);
   outer.insert(outer.end(), {"--size", std::to_string(o.disk_bytes), "--tmpfs", "/work", "--size", std::to_string(o.tmp_bytes),
                              "--tmpfs", "/tmp", "--ro-bind", (scratch / "payload").string(), "/payload", "--ro-bind",
                              (scratch / "steps").string(), "/steps"});
+  if (any_net) {
+    outer.insert(outer.end(), {"--ro-bind", (scratch / "net").string(), "/net"});
+    // The machine's resolver may sit on a private or loopback address the build cannot reach.
+    std::error_code link_ec;
+    if (!fs::is_symlink("/etc/resolv.conf", link_ec))
+      outer.insert(outer.end(), {"--ro-bind", (scratch / "net" / "resolv.conf").string(), "/etc/resolv.conf"});
+  }
   if (cache) outer.insert(outer.end(), {"--bind", cache->string(), "/cache"});
   // The sandbox's own root, where bwrap made the mount points, becomes read-only too: only /work and
   // /tmp (and /cache for the outer script) can be written.
@@ -553,9 +580,28 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
   argv.push_back(procs);
   argv.insert(argv.end(), chain.begin(), chain.end());
 
+  // The network, once the sandbox exists: connected from out here, announced through /net.
+  const fs::path launcher_pid = scratch / "launcher.pid";
+  std::jthread network;
+  if (any_net)
+    network = std::jthread([&](std::stop_token done) {
+      pid_t launcher = 0;
+      while (!done.stop_requested() && launcher <= 0) {
+        launcher = static_cast<pid_t>(std::atoi(read_file_or_empty(launcher_pid).c_str()));
+        if (launcher <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      if (done.stop_requested()) return;
+      auto attached = BuildNetwork::attach(launcher, std::chrono::seconds(20), scratch / "slirp4netns.log",
+                                           user.drop ? std::optional(BuildNetwork::Identity{user.uid, user.gid})
+                                                     : std::nullopt);
+      fs::path flag = scratch / "net" / (attached ? "ready" : "failed");
+      write_text(flag, attached ? "" : "studyhub-sandbox: " + attached.error().message + "\n");
+      while (!done.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    });
   ProcessOutcome out = run_process({.argv = argv, .cwd = "/", .env = scrubbed_environment(),
-                                    .stdin_text = payload.stdin_text.value_or(""), .pid_file = {}},
+                                    .stdin_text = payload.stdin_text.value_or(""), .pid_file = launcher_pid},
                                    run.limits, stop, on_log, /*stream_stdout=*/false);
+  network = {};
   bool oom = cg.ran_out_of_memory(), too_many = cg.hit_process_limit();
   cg.kill_all();
   if (!run.support.private_proc && user.drop) kill_build_user(user.uid);
