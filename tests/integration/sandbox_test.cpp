@@ -34,6 +34,15 @@ json run(const RunnerProcess& runner, const std::string& command, const std::vec
   return body;
 }
 
+// The npm registry this machine uses (never named in the tests: read from npm itself).
+std::string npm_registry() {
+  auto r = run_command({"npm", "config", "get", "registry"});
+  std::string url = r.out.substr(0, r.out.find('\n'));
+  if (url.empty()) url = "https://registry.npmjs.org/";
+  if (url.back() != '/') url += '/';
+  return url;
+}
+
 // The runner still answers, and builds.
 void check_serving(const RunnerProcess& runner) {
   auto next = run(runner, "mkdir build && echo ok > build/index.html && tar -cz build | base64");
@@ -121,7 +130,7 @@ TEST_CASE("sandbox: hostile payloads are contained and reported, and the runner 
     CHECK(wait_no_process(marker, 10s));
   }
   SUBCASE("the network: none while building, the registry while installing") {
-    std::string probe = "node -e \"require('https').get('https://registry.npmjs.org/react', r => console.log('status', r.statusCode))"
+    std::string probe = "node -e \"require('https').get('" + npm_registry() + "react', r => console.log('status', r.statusCode))"
                         ".on('error', e => console.log('unreachable', e.code))\"";
     auto build = run(runner, probe);
     CHECK(has(build["stdout"].get<std::string>(), "unreachable"));
@@ -162,4 +171,62 @@ TEST_CASE("sandbox: publish --isolate builds a local sandbox the same way") {
   REQUIRE(r.status == 0);
   CHECK(has(r.out, "isolated: bubblewrap"));
   check_site_loads(json::parse(World::url_of(r))["url"].get<std::string>(), "Isolated");
+}
+
+TEST_CASE("sandbox: the install step has a network of its own — the machine's loopback and private ranges out of reach, the registry in") {
+  World w;
+  RunnerProcess runner(w.tmp.path() + "/runner-state", kToken);
+  // The test's "outside": a canary on this machine's loopback, counting every connection it gets.
+  ChildProcess canary({"python3", "-u", "-c",
+                       "import socket\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(16); print(s.getsockname()[1])\n"
+                       "while True:\n  c,_=s.accept(); print('HIT'); c.close()\n"});
+  canary.close_stdin();
+  std::string port = canary.read_stdout(5s);
+  port.erase(port.find_last_not_of(" \r\n") + 1);
+  REQUIRE(std::stoi(port) > 0);
+  // Inside, the machine's loopback is slirp's 10.0.2.2 (refused) and 127.0.0.1 is the sandbox's
+  // own; private and link-local ranges are asked about with `ip route get`, which sends nothing.
+  std::string connect = "node -e \"for (const h of ['10.0.2.2', '127.0.0.1']) require('net').connect(" + port +
+                        ", h).on('connect', () => console.log('REACHED', h)).on('error', e => console.log('refused', h, e.code))\"";
+  std::string routes = "for a in 10.1.2.3 172.16.5.5 192.168.1.1 169.254.169.254 100.64.0.1 0.1.2.3; do "
+                       "/usr/sbin/ip route get $a 2>&1 | head -1; done";
+  std::string fetch = "node -e \"require('https').get('" + npm_registry() + "react', r => console.log('registry', r.statusCode))"
+                      ".on('error', e => console.log('registry unreachable', e.code))\"";
+  auto r = run(runner, "{ " + connect + "; " + routes + "; " + fetch + "; } 1>&2\n#studyhub:build\n" + connect + "; /usr/sbin/ip route");
+  CAPTURE(r.dump());
+  REQUIRE(r["status"] == 200);
+  std::string install = r["stderr"], build = r["stdout"];
+  CHECK_FALSE(has(install, "REACHED"));
+  CHECK(has(install, "refused 10.0.2.2"));
+  CHECK(has(install, "refused 127.0.0.1"));
+  size_t closed = 0;
+  for (size_t at = 0; (at = install.find("No route to host", at)) != std::string::npos; ++at) ++closed;
+  CHECK(closed == 6);  // every private, shared and link-local range: an unreachable route
+  CHECK(has(install, "registry 200"));  // DNS and the internet work
+  CHECK_FALSE(has(build, "REACHED"));
+  CHECK(has(build, "refused 10.0.2.2"));
+  CHECK_FALSE(has(build, "tap0"));  // the build step: a loopback of its own, nothing else
+  // A control: the canary does count what reaches it.
+  CHECK(http_get("http://127.0.0.1:" + port + "/").status == 0);
+  std::string hits;
+  for (int i = 0; i < 20 && !has(hits, "HIT"); ++i) hits += canary.read_stdout(100ms);
+  size_t count = 0;
+  for (size_t at = 0; (at = hits.find("HIT", at)) != std::string::npos; ++at) ++count;
+  CHECK(count == 1);
+}
+
+TEST_CASE("runner: bad file names are 400 request.files, and no answer carries a host path") {
+  World w;
+  std::string state = w.tmp.path() + "/runner-state";
+  RunnerProcess runner(state, kToken);
+  for (const std::string& name : {std::string("../x"), std::string("/x"), std::string("x/"), std::string("a/../../b"),
+                                  std::string("a\0b", 3), std::string("main.sh")}) {
+    CAPTURE(name);
+    auto r = run(runner, "true", {{name, "x"}});  // main.sh is listed already: a duplicate
+    CHECK(r["status"] == 400);
+    CHECK(r.value("error", "") == "request.files");
+    CHECK_FALSE(has(r.dump(), state));
+    CHECK_FALSE(has(r.dump(), "/tmp/"));
+  }
+  check_serving(runner);
 }

@@ -81,7 +81,7 @@ int port_of(const std::string& url) { return std::stoi(url.substr(url.rfind(':')
 
 }  // namespace
 
-TEST_CASE("tenants: a build is never handed to another user, even of the same files; a re-added user inherits nothing") {
+TEST_CASE("tenants: a build is never handed to another user, even of the same files, and a re-added user inherits nothing") {
   HubWorld w;
   // Build caches work where the build user can reach the work folder (a test's temporary folder
   // is private otherwise, and every build would install afresh, poisoned or not).

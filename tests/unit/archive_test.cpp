@@ -149,6 +149,9 @@ TEST_CASE_FIXTURE(Fixture, "hostile archives are refused and nothing outside sta
       {"outside build", {{"other/file", AE_IFREG, "x"}}, "outside build/"},
       {"link escaping", {{"build/link", AE_IFLNK, "../../outside"}}, "points outside"},
       {"absolute link", {{"build/link", AE_IFLNK, "/etc"}}, "points outside"},
+      // Each alone stays inside; followed through each other they leave (the tenants issue).
+      {"link chain", {{"build/a/b/c/x", AE_IFLNK, "../../.."}, {"build/esc", AE_IFLNK, "a/b/c/x/../../../.."}}, "points outside"},
+      {"chain through a folder link", {{"build/d", AE_IFLNK, "sub/deeper"}, {"build/out", AE_IFLNK, "d/../../.."}}, "points outside"},
       {"write through link", {{"build/ok", AE_IFLNK, "."}, {"build/ok/x", AE_IFREG, "x"}}, "passes through a link"},
       {"hard link", {{"build/a", AE_IFREG, "x"}, {"build/b", AE_IFREG, "build/a", true}}, "hard link"},
       {"fifo", {{"build/pipe", AE_IFIFO}}, "device, FIFO"},

@@ -182,7 +182,9 @@ Result<Extracted> extract(TarStream& stream, const fs::path& staging, const Extr
       if (auto made_dir = make_dirs(rel->substr(0, slash)); !made_dir) return made_dir.error();
     if (type == AE_IFLNK) {
       const char* target = archive_entry_symlink(entry);
-      if (!target || !*target || *target == '/')
+      // Alone first (a link that leaves by itself is never created), then with the others below.
+      relpath::LinkTree alone{{*rel, {relpath::Entry::Kind::link, target ? target : ""}}};
+      if (!target || relpath::resolve(alone, *rel).outcome != relpath::Resolution::Outcome::inside)
         return Error{"the site archive was refused: the link " + *rel + " points outside the site", false, "output.link"};
       if (::symlinkat(target, root_fd, rel->c_str()) != 0)
         return Error{"cannot create the link " + *rel + ": " + std::strerror(errno)};
@@ -208,8 +210,10 @@ Result<Extracted> extract(TarStream& stream, const fs::path& staging, const Extr
   if (!saw_root)
     return Error{"the build output holds no " + std::string(root_dir) + "/ folder; check the build's output folder"};
   // Each link followed through the others, as a server reading the folder would.
-  if (auto bad = relpath::first_escaping_link(links))
+  if (auto bad = relpath::first_escaping_link(links)) {
+    for (const auto& [path, entry] : links) ::unlinkat(root_fd, path.c_str(), 0);  // none is left to follow
     return Error{"the site archive was refused: the link " + bad->path + " " + bad->resolution.why(), false, "output.link"};
+  }
   return out;
 }
 
