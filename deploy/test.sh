@@ -48,7 +48,11 @@ fi
 # No registry is reachable: Debian 12 made here (mmdebstrap) is the base of every image.
 if ! docker image inspect debian:bookworm >/dev/null 2>&1; then
   say "making the debian:bookworm base image with mmdebstrap"
-  mmdebstrap --variant=minbase --include=ca-certificates bookworm "$WORK/base.tar" http://deb.debian.org/debian >"$WORK/mmdebstrap.log" 2>&1
+  # This machine's Debian mirror, as its apt is configured (never a host named here).
+  MIRROR=$(grep -m1 -hoE '^URIs: *[^ ]+' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | head -1)
+  [ -n "$MIRROR" ] || MIRROR=$(grep -m1 -hoE '^deb +(\[[^]]*\] +)?[^ ]+' /etc/apt/sources.list 2>/dev/null | awk '{print $NF}')
+  [ -n "$MIRROR" ] || { say "no Debian mirror in this machine's apt sources"; exit 1; }
+  mmdebstrap --variant=minbase --include=ca-certificates bookworm "$WORK/base.tar" "$MIRROR" >"$WORK/mmdebstrap.log" 2>&1
   docker import "$WORK/base.tar" debian:bookworm >/dev/null
   rm -f "$WORK/base.tar"
 fi
@@ -85,7 +89,7 @@ URL=$(STUDYHUB_SANDBOX_HOME="$WORK/cli-state" STUDYHUB_SANDBOX_HUB_TOKEN="$TOKEN
         --target hub --hub-url "http://127.0.0.1:$PORT")
 say "published: $URL"
 case "$URL" in "http://127.0.0.1:$PORT/s/ada/site/") ;; *) say "unexpected URL $URL"; exit 1 ;; esac
-# The page and every asset it references load from that URL (served by nginx from the data volume).
+# The page and every asset it references load from that URL (nginx proxies to the hub's host).
 curl -fsS "$URL" > "$WORK/page.html"
 cmp -s "$WORK/page.html" examples/hello-static/index.html || { say "the page is not the sandbox's index.html"; exit 1; }
 for ref in $(grep -oE '(src|href)="[^"]+"' "$WORK/page.html" | sed -E 's/^(src|href)="(\.\/)?//; s/"$//' | grep -v '^http'); do
@@ -96,9 +100,18 @@ say "the page and its assets load"
 compose logs --no-color runner1 runner2 > "$WORK/runners.log" 2>&1
 grep -q "POST /run 200" "$WORK/runners.log" || { say "no runner built it"; exit 1; }
 grep -q "builds are sandboxed" "$WORK/runners.log" || { say "the runners do not sandbox their builds"; exit 1; }
-# Sites stay up while the hub restarts: nginx serves them from the volume.
-compose stop hub >/dev/null 2>&1
-curl -fsS "$URL" >/dev/null || { say "the site is down while the hub is"; exit 1; }
-compose start hub >/dev/null 2>&1
+# nginx reads no data folder (docs/security.md, "Tenants"): the site comes back with the hub.
+compose restart hub >/dev/null 2>&1
+for _ in $(seq 120); do curl -fsS "$URL" >/dev/null 2>&1 && break; sleep 0.5; done
+curl -fsS "$URL" >/dev/null || { say "the site did not come back after the hub restarted"; exit 1; }
+# Takedown through nginx is immediate: the site and its immutable version answer 404 at once.
+IMMUTABLE=$(curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/sites/site" | grep -oE '"immutableUrl":"[^"]+"' | head -1 | cut -d'"' -f4)
+[ -n "$IMMUTABLE" ] && curl -fsS "$IMMUTABLE" >/dev/null || { say "no immutable URL for the site"; exit 1; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/sites/site")" = 204 ] ||
+  { say "the site could not be deleted"; exit 1; }
+for u in "$URL" "$IMMUTABLE"; do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$u")" = 404 ] || { say "$u still answers after the site was deleted"; exit 1; }
+done
+say "a deleted site answers 404 through nginx at once"
 FAILED=0
 say "passed in $(( $(date +%s) - start )) s"

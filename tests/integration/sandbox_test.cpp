@@ -38,7 +38,7 @@ json run(const RunnerProcess& runner, const std::string& command, const std::vec
 std::string npm_registry() {
   auto r = run_command({"npm", "config", "get", "registry"});
   std::string url = r.out.substr(0, r.out.find('\n'));
-  if (url.empty()) url = "https://registry.npmjs.org/";
+  REQUIRE_MESSAGE(!url.empty(), "npm config get registry answered nothing");
   if (url.back() != '/') url += '/';
   return url;
 }

@@ -5,7 +5,12 @@
 
 namespace studyhub::testing {
 
-std::string binary_path() { return STUDYHUB_BINARY; }
+// STUDYHUB_TEST_BINARY runs the suite against another build, e.g. the previous one, to show that a
+// test of an attack fails where the attack still works.
+std::string binary_path() {
+  const char* other = std::getenv("STUDYHUB_TEST_BINARY");
+  return other && *other ? other : STUDYHUB_BINARY;
+}
 std::string protocol_dir() { return STUDYHUB_PROTOCOL_DIR; }
 
 TempDir::TempDir() {

@@ -230,8 +230,9 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     auto user = authenticate_request(header, *conn.value());
     if (!user) return refuse(user.error());
     auto caller = std::make_shared<Caller>(Caller{user.value(), nullptr, nullptr});
-    if (header.method() == http::verb::put && path.starts_with("/v1/blobs/")) {
-      std::string oid(path.substr(10));
+    const std::string_view blob = path.starts_with("/v1/blobs/") ? path.substr(10) : std::string_view{};
+    if (header.method() == http::verb::put && !blob.empty() && blob != "missing" && blob.find('/') == std::string_view::npos) {
+      std::string oid(blob);
       if (!is_oid(oid)) return refuse(bad("request.parse", "'" + oid.substr(0, 60) + "' is not a blob id"));
       caller->slot = uploads_.take(caller->user.id, hub_.options.max_streams_per_user);
       if (!caller->slot) return refuse(quota_streams(hub_.options.max_streams_per_user));

@@ -1,5 +1,7 @@
 #include "runner/preset.h"
 
+#include "core/relpath.h"
+
 #include "runner/sandbox.h"
 
 #include <nlohmann/json.hpp>
@@ -17,7 +19,8 @@ bool has_dependency(const json& pkg, const char* name) {
 }
 
 bool valid_output_dir(const std::string& dir) {
-  if (dir.empty() || dir.front() == '/' || dir.find("..") != std::string::npos) return false;
+  // Inside the folder ("./dist" and "dist/" too); "a..b" is a name, not a climb.
+  if (dir.empty() || !relpath::normalise(dir)) return false;
   return dir.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") == std::string::npos;
 }
 

@@ -286,6 +286,26 @@ BuildUser build_user(const SandboxOptions& o) {
   return u;
 }
 
+// The sandbox's network, once the sandbox exists (its launcher's pid appears in `launcher_pid`):
+// connected from out here, announced to the outer script through <scratch>/net/ready (or
+// failed, with the reason). Kept up until the returned thread is stopped.
+std::jthread connect_when_started(const fs::path& launcher_pid, const fs::path& scratch, BuildUser user) {
+  return std::jthread([launcher_pid, scratch, user](std::stop_token done) {
+    pid_t launcher = 0;
+    while (!done.stop_requested() && launcher <= 0) {
+      launcher = static_cast<pid_t>(std::atoi(read_file_or_empty(launcher_pid).c_str()));
+      if (launcher <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (done.stop_requested()) return;
+    auto attached = BuildNetwork::attach(
+        launcher, std::chrono::seconds(20), scratch / "slirp4netns.log",
+        user.drop ? std::optional(BuildNetwork::Identity{user.uid, user.gid}) : std::nullopt);
+    write_text(scratch / "net" / (attached ? "ready" : "failed"),
+               attached ? "" : "studyhub-sandbox: " + attached.error().message + "\n");
+    while (!done.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  });
+}
+
 // The part of every bwrap: namespaces, the read-only system, no capabilities, a clean environment.
 std::vector<std::string> bwrap_common(bool share_net, bool private_proc) {
   // Every namespace; without a /proc of its own no pid namespace either (bwrap needs the one to
@@ -580,24 +600,9 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
   argv.push_back(procs);
   argv.insert(argv.end(), chain.begin(), chain.end());
 
-  // The network, once the sandbox exists: connected from out here, announced through /net.
   const fs::path launcher_pid = scratch / "launcher.pid";
   std::jthread network;
-  if (any_net)
-    network = std::jthread([&](std::stop_token done) {
-      pid_t launcher = 0;
-      while (!done.stop_requested() && launcher <= 0) {
-        launcher = static_cast<pid_t>(std::atoi(read_file_or_empty(launcher_pid).c_str()));
-        if (launcher <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
-      if (done.stop_requested()) return;
-      auto attached = BuildNetwork::attach(launcher, std::chrono::seconds(20), scratch / "slirp4netns.log",
-                                           user.drop ? std::optional(BuildNetwork::Identity{user.uid, user.gid})
-                                                     : std::nullopt);
-      fs::path flag = scratch / "net" / (attached ? "ready" : "failed");
-      write_text(flag, attached ? "" : "studyhub-sandbox: " + attached.error().message + "\n");
-      while (!done.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    });
+  if (any_net) network = connect_when_started(launcher_pid, scratch, user);
   ProcessOutcome out = run_process({.argv = argv, .cwd = "/", .env = scrubbed_environment(),
                                     .stdin_text = payload.stdin_text.value_or(""), .pid_file = launcher_pid},
                                    run.limits, stop, on_log, /*stream_stdout=*/false);

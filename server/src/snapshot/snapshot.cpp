@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "core/file_io.h"
+#include "core/relpath.h"
 #include "core/file_lock.h"
 #include "snapshot/blob_hasher.h"
 #include "snapshot/content.h"
@@ -256,9 +257,11 @@ std::optional<std::string> Snapshotter::link_escapes(const std::string& path) co
   fs::path target = fs::read_symlink(loc_.root / path, ec);
   if (ec) return "cannot be read";
   if (target.is_absolute()) return "points to the absolute path " + target.string();
-  fs::path resolved = (fs::path(rel(path)).parent_path() / target).lexically_normal();
-  std::string r = resolved.generic_string();
-  if (r == ".." || r.starts_with("../")) return "points outside the folder (" + target.string() + ")";
+  // Read alone here (the hub follows a snapshot's links through each other when it receives them).
+  const std::string link = rel(path);
+  relpath::LinkTree alone{{link, {relpath::Entry::Kind::link, target.string()}}};
+  if (relpath::resolve(alone, link).outcome != relpath::Resolution::Outcome::inside)
+    return "points outside the folder (" + target.string() + ")";
   return std::nullopt;
 }
 
