@@ -46,6 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Every verdict is defined without the disk (no crash, bounded).
   auto bad = relpath::first_escaping_link(tree);
   (void)bad;
+  // A tree, as its callers guarantee (git refuses a name that is both a file and a folder, the
+  // extraction an entry that passes through a link): nothing lies beneath another entry.
+  for (const auto& [path, entry] : tree)
+    for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1))
+      if (tree.count(path.substr(0, slash))) return 0;
 
   fs::path root = scratch() / "site";
   std::error_code ec;

@@ -42,7 +42,7 @@ struct Entry {
 };
 
 // A tree of relative paths (normalised, as problem() accepts them). Folders a path implies need not
-// be listed.
+// be listed; no entry lies beneath a file or a link (git trees and the extraction guarantee it).
 using LinkTree = std::map<std::string, Entry, std::less<>>;
 
 struct Resolution {
