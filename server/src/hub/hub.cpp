@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/signals.h"
+#include "core/wait.h"
 #include "host/static_host.h"
 #include "hub/api.h"
 #include "hub/build_caches.h"
@@ -168,10 +169,7 @@ int run_hub(HubRuntime& hub, const std::function<void(uint16_t)>& ready) {
     worker_threads.emplace_back([w = workers.back().get(), token = stop.get_token()] { w->run(token); });
   }
   std::jthread keeper([&hub](std::stop_token done) {
-    while (!done.stop_requested()) {
-      for (int i = 0; i < 600 && !done.stop_requested(); ++i) std::this_thread::sleep_for(100ms);
-      if (!done.stop_requested()) housekeeping(hub);
-    }
+    while (wait_for(done, 60s)) housekeeping(hub);
   });
   ready(server ? server->port() : 0);
 

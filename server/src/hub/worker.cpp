@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/wait.h"
 #include "hub/build_caches.h"
 #include "hub/events.h"
 #include "pipeline/build.h"
@@ -240,15 +241,15 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
   });
   // SIGTERM: the build may finish within the grace period; then it stops and goes back to the queue.
   std::jthread grace([&](std::stop_token done) {
-    while (!done.stop_requested() && !shutdown.stop_requested()) std::this_thread::sleep_for(50ms);
+    std::stop_source either;  // the build done, or the worker shutting down
+    std::stop_callback on_done(done, [&] { either.request_stop(); });
+    std::stop_callback on_shutdown(shutdown, [&] { either.request_stop(); });
+    wait_until_stopped(either.get_token());
     if (done.stop_requested()) return;
     events.add(json{{"type", "log"}, {"stage", "build"},
                     {"message", "the worker is shutting down; the build may finish within " +
                                     std::to_string(hub_.options.shutdown_grace.count()) + " s"}});
-    for (auto until = std::chrono::steady_clock::now() + hub_.options.shutdown_grace;
-         std::chrono::steady_clock::now() < until;)
-      if (done.stop_requested()) return;
-      else std::this_thread::sleep_for(50ms);
+    if (!wait_for(done, hub_.options.shutdown_grace)) return;
     handing_back = true;
     build_stop.request_stop();
   });

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/text.h"
+#include "core/wait.h"
 #include "net/http.h"
 
 namespace studyhub::hub_client {
@@ -17,15 +18,6 @@ namespace {
 
 constexpr const char* kTokenHint = "STUDYHUB_SANDBOX_HUB_TOKEN (or \"Studyhub: Set Hub Access Token\" in VS Code)";
 constexpr uint64_t kUploadBatchBytes = 64u << 20;  // blobs held in memory at once while uploading
-
-// Waits, waking for a cancel; false when cancelled.
-bool pause(std::chrono::milliseconds how_long, std::stop_token stop) {
-  for (auto until = Clock::now() + how_long; Clock::now() < until;) {
-    if (stop.stop_requested()) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
 
 std::chrono::milliseconds with_jitter(int seconds) {
   static thread_local std::mt19937 rng{std::random_device{}()};
@@ -94,7 +86,7 @@ Result<HubClient::Answer> HubClient::call(const Call& c, std::stop_token stop) c
       if (transient && c.retry && attempt < 4) {
         auto wait = std::chrono::milliseconds(500 << attempt);
         if (notices_.note) notices_.note(h + " cannot be reached (" + e.detail + "); retrying in " + seconds_text(wait));
-        if (!pause(wait, stop)) return cancelled_error();
+        if (!wait_for(stop, wait)) return cancelled_error();
         continue;
       }
       switch (e.kind) {
@@ -121,7 +113,7 @@ Result<HubClient::Answer> HubClient::call(const Call& c, std::stop_token stop) c
     if (r->status == 503 && c.retry && Clock::now() < busy_deadline) {
       auto wait = with_jitter(std::clamp(r->retry_after().value_or(2), 1, 60));
       if (notices_.note) notices_.note("the hub is busy, retrying in " + seconds_text(wait));
-      if (!pause(wait, stop)) return cancelled_error();
+      if (!wait_for(stop, wait)) return cancelled_error();
       continue;
     }
     if (r->status >= 300 && r->status < 400)
@@ -223,7 +215,7 @@ Status HubClient::upload(const std::vector<Blob>& blobs, const std::function<voi
         if (notices_.note)
           notices_.note((busy ? std::string("the hub is busy") : "the hub at " + host() + " cannot be reached") +
                         ", retrying " + std::to_string(pending.size()) + " uploads in " + seconds_text(wait));
-        if (!pause(wait, stop)) return cancelled_error();
+        if (!wait_for(stop, wait)) return cancelled_error();
       }
     }
     start = end;

@@ -10,6 +10,7 @@
 #include "core/digest.h"
 #include "core/file_io.h"
 #include "core/text.h"
+#include "core/wait.h"
 #include "hub_client/hub_client.h"
 #include "snapshot/git.h"
 
@@ -339,7 +340,7 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
     auto wait = std::chrono::milliseconds(std::min(8000, 250 << std::min(drops, 5)));
     emit(log_event("build", "the event stream from " + host + " dropped; resuming after line " +
                                 std::to_string(followed.last_seq) + " in " + std::to_string(wait.count()) + " ms"));
-    for (auto until = Clock::now() + wait; Clock::now() < until && !stop.stop_requested();) std::this_thread::sleep_for(20ms);
+    (void)wait_for(stop, wait);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/text.h"
+#include "core/wait.h"
 #include "net/http.h"
 
 namespace studyhub::runner {
@@ -220,13 +221,7 @@ Result<RunResult> DockerRunClient::run(const Payload& payload, const RunObserver
   auto say = [&](const std::string& message) {
     if (observer.on_step) observer.on_step("upload", message, 0);
   };
-  auto wait = [&](std::chrono::milliseconds how_long) -> bool {
-    for (auto until = Clock::now() + how_long; Clock::now() < until;) {
-      if (observer.stop.stop_requested()) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
-  };
+  auto wait = [&](std::chrono::milliseconds how_long) { return wait_for(observer.stop, how_long); };
   for (int round = 0;; ++round) {
     // One pass over the fleet: a builder that refuses connections or is busy passes the request on.
     Attempt last{Error{"no builder answered"}};

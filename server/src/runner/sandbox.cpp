@@ -12,6 +12,7 @@
 
 #include "core/file_io.h"
 #include "core/relpath.h"
+#include "core/wait.h"
 #include "core/text.h"
 #include "publish/links.h"
 #include "runner/build_network.h"
@@ -294,7 +295,7 @@ std::jthread connect_when_started(const fs::path& launcher_pid, const fs::path& 
     pid_t launcher = 0;
     while (!done.stop_requested() && launcher <= 0) {
       launcher = static_cast<pid_t>(std::atoi(read_file_or_empty(launcher_pid).c_str()));
-      if (launcher <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (launcher <= 0) (void)wait_for(done, std::chrono::milliseconds(2));
     }
     if (done.stop_requested()) return;
     auto attached = BuildNetwork::attach(
@@ -302,7 +303,7 @@ std::jthread connect_when_started(const fs::path& launcher_pid, const fs::path& 
         user.drop ? std::optional(BuildNetwork::Identity{user.uid, user.gid}) : std::nullopt);
     write_text(scratch / "net" / (attached ? "ready" : "failed"),
                attached ? "" : "studyhub-sandbox: " + attached.error().message + "\n");
-    while (!done.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    wait_until_stopped(done);  // the network stays up while the build runs
   });
 }
 
