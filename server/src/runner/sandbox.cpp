@@ -475,117 +475,122 @@ fs::path sandbox_root() {
   return base / ("studyhub-sandbox-" + std::to_string(::geteuid()));
 }
 
-Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, std::stop_token stop,
-                                const std::function<void(std::string_view)>& on_log) {
-  if (!run.support.bwrap) return Error{"builds here must run in a sandbox, and it is unavailable: " + run.support.problem};
-  auto steps = split_steps(payload);
-  if (!steps) return steps.error();
-  const SandboxOptions& o = run.options;
-  BuildUser user = build_user(o);
+namespace {
 
-  // The payload and the steps wait in a folder of their own that only the build user (and the
-  // runner) can read, below a root that anyone may pass through but nobody may list.
-  std::error_code ec;
-  fs::path root = sandbox_root();
-  fs::create_directories(root, ec);
-  struct stat root_st {};
-  if (::lstat(root.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode) || root_st.st_uid != ::geteuid())
-    return Error{root.string() + " is not a folder of this user's; remove it so builds can be prepared there", false, "io"};
-  ::chmod(root.c_str(), 0711);
-  const fs::path scratch = root / ("job-" + publish::random_suffix());
-  fs::create_directories(scratch / "payload", ec);
-  fs::create_directories(scratch / "steps", ec);
-  if (ec) return Error{"cannot prepare the build's folder " + scratch.string() + ": " + ec.message(), false, "io"};
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() {
-      std::error_code e;
-      fs::remove_all(dir, e);
+// Where a build's payload and steps wait: a folder of its own that only the build user (and the
+// runner) can read, below a root that anyone may pass through but nobody may list. Removed with
+// the object.
+class Scratch {
+ public:
+  static Result<std::unique_ptr<Scratch>> make(const Payload& payload) {
+    std::error_code ec;
+    fs::path root = sandbox_root();
+    fs::create_directories(root, ec);
+    struct stat root_st {};
+    if (::lstat(root.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode) || root_st.st_uid != ::geteuid())
+      return Error{root.string() + " is not a folder of this user's; remove it so builds can be prepared there", false, "io"};
+    ::chmod(root.c_str(), 0711);
+    std::unique_ptr<Scratch> s(new Scratch(root / ("job-" + publish::random_suffix())));
+    fs::create_directories(s->dir / "payload", ec);
+    fs::create_directories(s->dir / "steps", ec);
+    if (ec) return Error{"cannot prepare the build's folder " + s->dir.string() + ": " + ec.message(), false, "io"};
+    for (const auto& f : payload.files) {
+      if (!relpath::problem(f.name).empty()) return Error{"the payload holds an unsafe file name", false, "request.files"};
+      fs::path dest = s->dir / "payload" / f.name;
+      fs::create_directories(dest.parent_path(), ec);
+      if (!write_text(dest, f.content)) return Error{"cannot write " + dest.string() + "; is the disk full?", false, "io"};
     }
-  } cleanup{scratch};
-  for (const auto& f : payload.files) {
-    if (!relpath::problem(f.name).empty()) return Error{"the payload holds an unsafe file name", false, "request.files"};
-    fs::path dest = scratch / "payload" / f.name;
-    fs::create_directories(dest.parent_path(), ec);
-    if (!write_text(dest, f.content)) return Error{"cannot write " + dest.string() + "; is the disk full?", false, "io"};
+    ::chmod(s->dir.c_str(), 0700);
+    return s;
   }
-  ::chmod(scratch.c_str(), 0700);
-  auto give_to_build_user = [&] {
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  void give_to(const BuildUser& user) const {
     if (!user.drop) return;
-    [[maybe_unused]] int rc = ::chown(scratch.c_str(), user.uid, user.gid);
-    for (auto& e : fs::recursive_directory_iterator(scratch, ec)) rc = ::lchown(e.path().c_str(), user.uid, user.gid);
-  };
+    std::error_code ec;
+    [[maybe_unused]] int rc = ::chown(dir.c_str(), user.uid, user.gid);
+    for (auto& e : fs::recursive_directory_iterator(dir, ec)) rc = ::lchown(e.path().c_str(), user.uid, user.gid);
+  }
+  const fs::path dir;
 
-  // node_modules of earlier builds of this folder or site, where the build user can reach them.
+ private:
+  explicit Scratch(fs::path d) : dir(std::move(d)) {}
+};
+
+// node_modules of earlier builds of this folder or site, where the build user can reach them:
+// the build user's own folder (0700), or none.
+std::optional<fs::path> usable_cache(const SandboxRun& run, const BuildUser& user,
+                                     const std::function<void(std::string_view)>& on_log) {
   std::optional<fs::path> cache = run.cache_dir;
-  if (cache) {
-    fs::create_directories(*cache, ec);
-    if (user.drop) {
-      [[maybe_unused]] int rc = ::chown(cache->c_str(), user.uid, user.gid);
-      ::chmod(cache->c_str(), 0700);  // the build user's and the runner's, no other local user's
-      if (!reachable_by(*cache, user.uid, user.gid)) {
-        if (on_log)
-          on_log("studyhub-sandbox: " + cache->string() + " is out of the build user's reach; installing without the "
-                 "node_modules of earlier builds");
-        cache.reset();
-      }
-    }
-  }
-  bool install_net = o.network != SandboxOptions::Network::none;
-  bool build_net = o.network == SandboxOptions::Network::all;
-  // Only a step that runs and may use the network gets one (a static site's build needs none).
-  const bool any_net = (install_net && !steps->install.empty()) || build_net;
-  // The sandbox always has a network namespace of its own; a step that may use the network waits
-  // until the runner has connected it (runner/build_network.h).
-  const std::string wait_for_network =
-      "n=0; until [ -e /net/ready ]; do if [ -e /net/failed ]; then cat /net/failed >&2; exit 1; fi; "
-      "n=$((n+1)); if [ $n -gt 3000 ]; then echo 'studyhub-sandbox: the build network did not come up' >&2; exit 1; fi; "
-      "sleep 0.01; done\n";
-  if (any_net) {
-    fs::create_directories(scratch / "net", ec);
-    if (!write_text(scratch / "net" / "resolv.conf", kBuildResolvConf))
-      return Error{"cannot write the build's network settings in " + scratch.string(), false, "io"};
-  }
-  std::string outer_script = "set -e\ncp -a /payload/. /work/\n";
-  if (cache) outer_script += "if [ -d /cache/node_modules ]; then cp -a /cache/node_modules /work/; fi\n";
-  if (any_net) outer_script += wait_for_network;
-  if (!steps->install.empty()) {
-    outer_script += inner_step(install_net, run.support.private_proc, "/steps/install.sh") + " </dev/null 1>&2\n";
+  if (!cache) return cache;
+  std::error_code ec;
+  fs::create_directories(*cache, ec);
+  if (!user.drop) return cache;
+  [[maybe_unused]] int rc = ::chown(cache->c_str(), user.uid, user.gid);
+  ::chmod(cache->c_str(), 0700);  // the build user's and the runner's, no other local user's
+  if (reachable_by(*cache, user.uid, user.gid)) return cache;
+  if (on_log)
+    on_log("studyhub-sandbox: " + cache->string() + " is out of the build user's reach; installing without the "
+           "node_modules of earlier builds");
+  return std::nullopt;
+}
+
+// What the build's steps may use (see the comment at the top of sandbox.h).
+struct StepNetworks {
+  bool install = false, build = false;
+  bool any() const { return install || build; }
+};
+
+// The outer sandbox's script (ours): the payload and cache in, each step in its inner sandbox, the
+// cache kept when the install changed it.
+std::string outer_script(const Steps& steps, const StepNetworks& net, bool cache, bool private_proc) {
+  std::string s = "set -e\ncp -a /payload/. /work/\n";
+  if (cache) s += "if [ -d /cache/node_modules ]; then cp -a /cache/node_modules /work/; fi\n";
+  // A step that may use the network waits until the runner has connected it (runner/build_network.h).
+  if (net.any())
+    s += "n=0; until [ -e /net/ready ]; do if [ -e /net/failed ]; then cat /net/failed >&2; exit 1; fi; "
+         "n=$((n+1)); if [ $n -gt 3000 ]; then echo 'studyhub-sandbox: the build network did not come up' >&2; exit 1; fi; "
+         "sleep 0.01; done\n";
+  if (!steps.install.empty()) {
+    s += inner_step(net.install, private_proc, "/steps/install.sh") + " </dev/null 1>&2\n";
     if (cache)
       // Kept for this site's next build when the install changed it: copied whole, then renamed in.
-      outer_script +=
-          "if [ -d node_modules ] && [ \"$(cat node_modules/.studyhub-deps 2>/dev/null)\" != "
-          "\"$(cat /cache/node_modules/.studyhub-deps 2>/dev/null)\" ]; then\n"
-          "  rm -rf /cache/.next && cp -a node_modules /cache/.next && rm -rf /cache/node_modules && "
-          "mv /cache/.next /cache/node_modules\nfi\n";
+      s += "if [ -d node_modules ] && [ \"$(cat node_modules/.studyhub-deps 2>/dev/null)\" != "
+           "\"$(cat /cache/node_modules/.studyhub-deps 2>/dev/null)\" ]; then\n"
+           "  rm -rf /cache/.next && cp -a node_modules /cache/.next && rm -rf /cache/node_modules && "
+           "mv /cache/.next /cache/node_modules\nfi\n";
   }
-  outer_script += "exec " + inner_step(build_net, run.support.private_proc, "/steps/build.sh") + "\n";
-  for (auto [name, text] : {std::pair{"outer.sh", &outer_script}, {"install.sh", &steps->install}, {"build.sh", &steps->build}}) {
-    fs::path file = scratch / "steps" / name;
-    if (!write_text(file, *text)) return Error{"cannot write the build's steps in " + scratch.string(), false, "io"};
-  }
-  give_to_build_user();
+  return s + "exec " + inner_step(net.build, private_proc, "/steps/build.sh") + "\n";
+}
 
-  std::vector<std::string> outer = bwrap_common(/*share_net=*/false, run.support.private_proc);
-  outer.insert(outer.end(), {"--size", std::to_string(o.disk_bytes), "--tmpfs", "/work", "--size", std::to_string(o.tmp_bytes),
-                             "--tmpfs", "/tmp", "--ro-bind", (scratch / "payload").string(), "/payload", "--ro-bind",
-                             (scratch / "steps").string(), "/steps"});
-  if (any_net) {
-    outer.insert(outer.end(), {"--ro-bind", (scratch / "net").string(), "/net"});
+// The outer sandbox: a network namespace of its own always, a size-limited /work and /tmp, the
+// payload and steps read-only, /net and the build's resolv.conf where a step is networked.
+std::vector<std::string> outer_sandbox(const SandboxOptions& o, const fs::path& scratch, const StepNetworks& net,
+                                       const std::optional<fs::path>& cache, bool private_proc) {
+  std::vector<std::string> a = bwrap_common(/*share_net=*/false, private_proc);
+  a.insert(a.end(), {"--size", std::to_string(o.disk_bytes), "--tmpfs", "/work", "--size", std::to_string(o.tmp_bytes),
+                     "--tmpfs", "/tmp", "--ro-bind", (scratch / "payload").string(), "/payload", "--ro-bind",
+                     (scratch / "steps").string(), "/steps"});
+  if (net.any()) {
+    a.insert(a.end(), {"--ro-bind", (scratch / "net").string(), "/net"});
     // The machine's resolver may sit on a private or loopback address the build cannot reach.
-    std::error_code link_ec;
-    if (!fs::is_symlink("/etc/resolv.conf", link_ec))
-      outer.insert(outer.end(), {"--ro-bind", (scratch / "net" / "resolv.conf").string(), "/etc/resolv.conf"});
+    std::error_code ec;
+    if (!fs::is_symlink("/etc/resolv.conf", ec))
+      a.insert(a.end(), {"--ro-bind", (scratch / "net" / "resolv.conf").string(), "/etc/resolv.conf"});
   }
-  if (cache) outer.insert(outer.end(), {"--bind", cache->string(), "/cache"});
+  if (cache) a.insert(a.end(), {"--bind", cache->string(), "/cache"});
   // The sandbox's own root, where bwrap made the mount points, becomes read-only too: only /work and
   // /tmp (and /cache for the outer script) can be written.
-  outer.insert(outer.end(), {"--remount-ro", "/", "--chdir", "/work", "--", "/bin/sh", "/steps/outer.sh"});
+  a.insert(a.end(), {"--remount-ro", "/", "--chdir", "/work", "--", "/bin/sh", "/steps/outer.sh"});
+  return a;
+}
 
-  // sh joins the build's cgroup (before anything else starts, so every descendant is in it), then
-  // becomes prlimit → setpriv → bwrap.
-  std::string problem;
-  BuildCgroup cg = BuildCgroup::create(o, &problem);
+// sh joins the build's cgroup (before anything else starts, so every descendant is in it), then
+// becomes prlimit → setpriv → bwrap.
+std::vector<std::string> launch_chain(const SandboxOptions& o, const BuildUser& user, const BuildCgroup& cg,
+                                      const std::vector<std::string>& outer) {
   std::vector<std::string> chain{"prlimit", "--core=0:0", "--fsize=" + std::to_string(o.disk_bytes) + ":" + std::to_string(o.disk_bytes)};
   if (user.drop && !cg.pids())
     chain.push_back("--nproc=" + std::to_string(o.max_processes) + ":" + std::to_string(o.max_processes));
@@ -600,17 +605,13 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
   for (const auto& f : cg.procs_files()) procs += (procs.empty() ? "" : " ") + f;
   argv.push_back(procs);
   argv.insert(argv.end(), chain.begin(), chain.end());
+  return argv;
+}
 
-  const fs::path launcher_pid = scratch / "launcher.pid";
-  std::jthread network;
-  if (any_net) network = connect_when_started(launcher_pid, scratch, user);
-  ProcessOutcome out = run_process({.argv = argv, .cwd = "/", .env = scrubbed_environment(),
-                                    .stdin_text = payload.stdin_text.value_or(""), .pid_file = launcher_pid},
-                                   run.limits, stop, on_log, /*stream_stdout=*/false);
-  network = {};
-  bool oom = cg.ran_out_of_memory(), too_many = cg.hit_process_limit();
-  cg.kill_all();
-  if (!run.support.private_proc && user.drop) kill_build_user(user.uid);
+// What the run came to: an Error when no build result exists (limits, cancel), else the result
+// with the limit it hit named in its error.
+Result<RunResult> outcome_of(ProcessOutcome out, const SandboxRun& run, bool oom, bool too_many) {
+  const SandboxOptions& o = run.options;
   if (!out.error.empty()) return Error{out.error};
   if (out.cancelled) return cancelled_error();
   if (out.timed_out)
@@ -635,6 +636,49 @@ Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, s
            result.stderr_text.find("File too large") != std::string::npos)
     result.error += " (its work folder is limited to " + human_bytes(o.disk_bytes) + ")";
   return result;
+}
+
+}  // namespace
+
+Result<RunResult> run_sandboxed(const Payload& payload, const SandboxRun& run, std::stop_token stop,
+                                const std::function<void(std::string_view)>& on_log) {
+  if (!run.support.bwrap) return Error{"builds here must run in a sandbox, and it is unavailable: " + run.support.problem};
+  auto steps = split_steps(payload);
+  if (!steps) return steps.error();
+  const SandboxOptions& o = run.options;
+  const BuildUser user = build_user(o);
+  auto scratch = Scratch::make(payload);
+  if (!scratch) return scratch.error();
+  const fs::path& dir = scratch.value()->dir;
+  const std::optional<fs::path> cache = usable_cache(run, user, on_log);
+  // Only a step that runs and may use the network gets one (a static site's build needs none).
+  const StepNetworks net{.install = o.network != SandboxOptions::Network::none && !steps->install.empty(),
+                         .build = o.network == SandboxOptions::Network::all};
+  if (net.any()) {
+    std::error_code ec;
+    fs::create_directories(dir / "net", ec);
+    if (!write_text(dir / "net" / "resolv.conf", kBuildResolvConf))
+      return Error{"cannot write the build's network settings in " + dir.string(), false, "io"};
+  }
+  const std::string outer = outer_script(steps.value(), net, cache.has_value(), run.support.private_proc);
+  for (auto [name, text] : {std::pair{"outer.sh", &outer}, {"install.sh", &steps->install}, {"build.sh", &steps->build}})
+    if (!write_text(dir / "steps" / name, *text)) return Error{"cannot write the build's steps in " + dir.string(), false, "io"};
+  scratch.value()->give_to(user);
+
+  std::string problem;
+  BuildCgroup cg = BuildCgroup::create(o, &problem);
+  auto argv = launch_chain(o, user, cg, outer_sandbox(o, dir, net, cache, run.support.private_proc));
+  const fs::path launcher_pid = dir / "launcher.pid";
+  std::jthread network;
+  if (net.any()) network = connect_when_started(launcher_pid, dir, user);
+  ProcessOutcome out = run_process({.argv = argv, .cwd = "/", .env = scrubbed_environment(),
+                                    .stdin_text = payload.stdin_text.value_or(""), .pid_file = launcher_pid},
+                                   run.limits, stop, on_log, /*stream_stdout=*/false);
+  network = {};
+  bool oom = cg.ran_out_of_memory(), too_many = cg.hit_process_limit();
+  cg.kill_all();
+  if (!run.support.private_proc && user.drop) kill_build_user(user.uid);
+  return outcome_of(std::move(out), run, oom, too_many);
 }
 
 }  // namespace studyhub::runner
