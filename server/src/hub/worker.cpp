@@ -197,50 +197,52 @@ void Worker::run(std::stop_token stop) {
   }
 }
 
-void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
-  const std::string tag = "hub worker " + id_ + ": deployment " + std::to_string(job.deployment_id) + " (" + job.user +
-                          "/" + job.site + ")";
-  log::info(tag + ": building, attempt " + std::to_string(job.attempt));
-  EventWriter events(hub_.pool, job.deployment_id);
-  std::stop_source build_stop;
-  std::atomic<bool> lost{false}, canceled{false}, handing_back{false};
+namespace {
 
-  // The heartbeat: renews the lease, and stops the build on a cancel or a lost lease. A cancel
-  // NOTIFY wakes it at once; otherwise it beats three times per lease.
-  std::jthread heartbeat([&](std::stop_token done) {
+// What the lease keeper and the shutdown watch tell a build (stop), and what they found out.
+struct BuildControl {
+  std::stop_source stop;
+  std::atomic<bool> lost{false}, canceled{false}, handing_back{false};
+};
+
+// Renews the lease while the build runs, and stops the build on a cancel or a lost lease. A cancel
+// NOTIFY wakes it at once; otherwise it beats three times per lease.
+std::jthread keep_lease(HubRuntime& hub, const ClaimedJob& job, const std::string& tag, BuildControl& control) {
+  return std::jthread([&hub, &job, tag, &control](std::stop_token done) {
     const std::string id = std::to_string(job.deployment_id);
     auto last_ok = std::chrono::steady_clock::now();
-    uint64_t seen = hub_.notifier.count(kCancelChannel, id);
+    uint64_t seen = hub.notifier.count(kCancelChannel, id);
     while (!done.stop_requested()) {
-      seen = hub_.notifier.wait(kCancelChannel, id, seen, std::chrono::milliseconds(hub_.options.lease.lease / 3), done);
+      seen = hub.notifier.wait(kCancelChannel, id, seen, std::chrono::milliseconds(hub.options.lease.lease / 3), done);
       if (done.stop_requested()) return;
-      auto conn = hub_.pool.acquire(2s);
-      auto beat = conn ? renew_lease(*conn.value(), job, hub_.options.lease) : Result<Heartbeat>(conn.error());
+      auto conn = hub.pool.acquire(2s);
+      auto beat = conn ? renew_lease(*conn.value(), job, hub.options.lease) : Result<Heartbeat>(conn.error());
       if (!beat) {
-        if (std::chrono::steady_clock::now() - last_ok > hub_.options.lease.lease) {
-          log::warn(tag + ": the database has been unreachable for a whole lease; another worker may take the job, "
-                          "so this build stops");
-          lost = true;
-          build_stop.request_stop();
-          return;
-        }
-        continue;
+        if (std::chrono::steady_clock::now() - last_ok <= hub.options.lease.lease) continue;
+        log::warn(tag + ": the database has been unreachable for a whole lease; another worker may take the job, "
+                        "so this build stops");
+        control.lost = true;
+        control.stop.request_stop();
+        return;
       }
       last_ok = std::chrono::steady_clock::now();
       if (!beat->ours) {
         log::warn(tag + ": the job is no longer this worker's (its lease lapsed, or the site was removed); stopping");
-        lost = true;
-        build_stop.request_stop();
+        control.lost = true;
+        control.stop.request_stop();
         return;
       }
-      if (beat->cancel_requested && !canceled) {
-        canceled = true;
-        build_stop.request_stop();
+      if (beat->cancel_requested && !control.canceled) {
+        control.canceled = true;
+        control.stop.request_stop();
       }
     }
   });
-  // SIGTERM: the build may finish within the grace period; then it stops and goes back to the queue.
-  std::jthread grace([&](std::stop_token done) {
+}
+
+// SIGTERM: the build may finish within the grace period; then it stops and goes back to the queue.
+std::jthread watch_shutdown(HubRuntime& hub, EventWriter& events, std::stop_token shutdown, BuildControl& control) {
+  return std::jthread([&hub, &events, shutdown, &control](std::stop_token done) {
     std::stop_source either;  // the build done, or the worker shutting down
     std::stop_callback on_done(done, [&] { either.request_stop(); });
     std::stop_callback on_shutdown(shutdown, [&] { either.request_stop(); });
@@ -248,103 +250,111 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
     if (done.stop_requested()) return;
     events.add(json{{"type", "log"}, {"stage", "build"},
                     {"message", "the worker is shutting down; the build may finish within " +
-                                    std::to_string(hub_.options.shutdown_grace.count()) + " s"}});
-    if (!wait_for(done, hub_.options.shutdown_grace)) return;
-    handing_back = true;
-    build_stop.request_stop();
+                                    std::to_string(hub.options.shutdown_grace.count()) + " s"}});
+    if (!wait_for(done, hub.options.shutdown_grace)) return;
+    control.handing_back = true;
+    control.stop.request_stop();
   });
+}
 
+JobOutcome failed_outcome(const Error& e, const std::vector<pipeline::Diagnostic>& diagnostics = {}) {
   JobOutcome outcome;
-  auto sink = [&](const pipeline::Event& e) { events.add(event_json(e)); };
-  auto finish_with = [&](const Error& e, const std::vector<pipeline::Diagnostic>& diagnostics = {}) {
-    outcome.kind = JobOutcome::Kind::failed;
-    outcome.error = e.message;
-    outcome.error_code = e.code.empty() ? "build.failed" : e.code;
-    if (!diagnostics.empty()) {
-      outcome.diagnostics = json::array();
-      for (const auto& d : diagnostics) outcome.diagnostics.push_back(pipeline::to_json(d));
-    }
-  };
+  outcome.kind = e.cancelled ? JobOutcome::Kind::canceled : JobOutcome::Kind::failed;
+  outcome.error = e.message;
+  outcome.error_code = e.code.empty() ? "build.failed" : e.code;
+  if (!diagnostics.empty()) {
+    outcome.diagnostics = json::array();
+    for (const auto& d : diagnostics) outcome.diagnostics.push_back(pipeline::to_json(d));
+  }
+  return outcome;
+}
 
+// Builds the snapshot in a staging folder (in the sandbox, node_modules kept per user and site)
+// and commits it as the user's version.
+JobOutcome build_version(HubRuntime& hub, const std::string& worker_id, const ClaimedJob& job,
+                         const snapshot::Snapshot& snap, const settings::WorkspaceSettings& settings,
+                         EventWriter& events, std::stop_token stop) {
+  stop_orphaned_worker_builds(hub);  // a dead worker's build on this machine must not share the folder
+  if (auto conn = hub.pool.acquire(5s)) (void)sweep_caches(*conn.value(), hub.options.work_dir);
+  auto staging = hub.sites.new_staging(worker_id);
+  if (!staging) return failed_outcome(staging.error());
+  std::error_code ec;
+  fs::create_directories(pid_dir(hub), ec);
+  const fs::path cache = cache_dir(hub.options.work_dir, job.user_id, job.site_id);
+  std::optional<runner::SandboxRun> sandbox;
+  if (hub.options.isolate && hub.target.kind == runner::TargetChoice::Kind::local) {
+    fs::create_directories(cache.parent_path(), ec);
+    ::chmod(cache.parent_path().c_str(), 0711);
+    // A fresh folder per build; node_modules kept per site (one user's one site: nothing shared).
+    sandbox = runner::SandboxRun{.cache_dir = cache, .options = hub.options.sandbox, .support = hub.sandbox, .limits = {}};
+  }
+  pipeline::BuildRequest request{
+      .snapshot = &snap,
+      .objects_dir = hub.blobs.objects_dir(),
+      .settings = settings,
+      .target = hub.target,
+      .payload = std::nullopt,
+      .work_dir = cache,
+      .pid_file = fs::path(pid_dir(hub)) / (worker_id + ".pid"),
+      .timeout_seconds = std::min(settings.build_timeout_seconds.value_or(hub.options.max_build_seconds),
+                                  hub.options.max_build_seconds),
+      .sandbox = sandbox};
+  events.add(event_json(pipeline::stage_event("snapshot", std::to_string(snap.files.size()) + " files, snapshot " +
+                                                              job.snapshot_id.substr(0, 12), 10)));
+  auto built = pipeline::build_site(request, staging.value(), stop,
+                                    [&](const pipeline::Event& e) { events.add(event_json(e)); });
+  if (!built) return failed_outcome(built.error().error, built.error().diagnostics);
+  events.flush();  // the build's lines come before the state change
+  if (auto conn = hub.pool.acquire(5s)) (void)mark_state(*conn.value(), job, "publishing");
+  events.add(event_json(pipeline::stage_event("publish", "publishing " + job.user + "/" + job.site, 95)));
+  if (auto committed = hub.sites.commit(staging.value(), job.user, job.snapshot_id); !committed)
+    return failed_outcome(committed.error());
+  return JobOutcome{.kind = JobOutcome::Kind::ready};
+}
+
+// The job's outcome: its version reused when it was built for this user before, else built.
+JobOutcome produce(HubRuntime& hub, const std::string& worker_id, const ClaimedJob& job, EventWriter& events,
+                   std::stop_token stop) {
+  auto snap = hub.blobs.read_snapshot(job.snapshot_id);
+  if (!snap) return failed_outcome(snap.error());
+  auto settings = sandbox_settings(hub.blobs, snap.value());
+  if (!settings) return failed_outcome(settings.error());
   // A version on disk is reused only when the database says it was built for this user (ids are
-  // never reused: a user removed and added again under the same name built nothing yet).
-  auto built_before = [&](const ClaimedJob& j) {
-    auto conn = hub_.pool.acquire(5s);
-    auto ready = conn ? was_built_for(*conn.value(), j.user_id, j.snapshot_id) : Result<bool>(conn.error());
+  // never reused: a user removed and added again under the same name built nothing yet). Another
+  // user's build of the same files is never used: it came from their caches.
+  auto built_for_user = [&] {
+    auto conn = hub.pool.acquire(5s);
+    auto ready = conn ? was_built_for(*conn.value(), job.user_id, job.snapshot_id) : Result<bool>(conn.error());
     return ready && ready.value();
   };
-  auto snap = hub_.blobs.read_snapshot(job.snapshot_id);
-  auto settings = snap ? sandbox_settings(hub_.blobs, snap.value()) : Result<settings::WorkspaceSettings>(snap.error());
-  if (!snap) {
-    finish_with(snap.error());
-  } else if (!settings) {
-    finish_with(settings.error());
-  } else if (hub_.sites.has_version(job.user, job.snapshot_id) && built_before(job)) {
-    // Built before for this user (this site or another of theirs with the same content): no build
-    // needed. Another user's build of the same files is never used: it came from their caches.
-    hub_.sites.touch_version(job.user, job.snapshot_id);
+  if (hub.sites.has_version(job.user, job.snapshot_id) && built_for_user()) {
+    hub.sites.touch_version(job.user, job.snapshot_id);
     events.add(event_json(pipeline::stage_event("publish", "already built: published at once", 95)));
-    outcome.kind = JobOutcome::Kind::ready;
-    outcome.reused = true;
-  } else {
-    stop_orphaned_worker_builds(hub_);  // a dead worker's build on this machine must not share the folder
-    if (auto conn = hub_.pool.acquire(5s)) (void)sweep_caches(*conn.value(), hub_.options.work_dir);
-    auto staging = hub_.sites.new_staging(id_);
-    if (!staging) {
-      finish_with(staging.error());
-    } else {
-      int timeout = std::min(settings->build_timeout_seconds.value_or(hub_.options.max_build_seconds),
-                             hub_.options.max_build_seconds);
-      std::error_code ec;
-      fs::create_directories(pid_dir(hub_), ec);
-      std::optional<runner::SandboxRun> sandbox;
-      const fs::path cache = cache_dir(hub_.options.work_dir, job.user_id, job.site_id);
-      if (hub_.options.isolate && hub_.target.kind == runner::TargetChoice::Kind::local) {
-        std::error_code mk;
-        fs::create_directories(cache.parent_path(), mk);
-        ::chmod(cache.parent_path().c_str(), 0711);
-        // A fresh folder per build; node_modules kept per site (one user's one site: nothing shared).
-        sandbox = runner::SandboxRun{.cache_dir = cache,
-                                     .options = hub_.options.sandbox,
-                                     .support = hub_.sandbox,
-                                     .limits = {}};
-      }
-      pipeline::BuildRequest request{
-          .snapshot = &snap.value(),
-          .objects_dir = hub_.blobs.objects_dir(),
-          .settings = settings.value(),
-          .target = hub_.target,
-          .payload = std::nullopt,
-          .work_dir = cache,
-          .pid_file = fs::path(pid_dir(hub_)) / (id_ + ".pid"),
-          .timeout_seconds = timeout,
-          .sandbox = sandbox};
-      events.add(event_json(pipeline::stage_event("snapshot", std::to_string(snap->files.size()) + " files, snapshot " +
-                                                                  job.snapshot_id.substr(0, 12), 10)));
-      auto built = pipeline::build_site(request, staging.value(), build_stop.get_token(), sink);
-      if (!built) {
-        finish_with(built.error().error, built.error().diagnostics);
-        if (built.error().error.cancelled) outcome.kind = JobOutcome::Kind::canceled;
-      } else {
-        events.flush();  // the build's lines come before the state change
-        auto conn = hub_.pool.acquire(5s);
-        if (conn) (void)mark_state(*conn.value(), job, "publishing");
-        events.add(event_json(pipeline::stage_event("publish", "publishing " + job.user + "/" + job.site, 95)));
-        auto committed = hub_.sites.commit(staging.value(), job.user, job.snapshot_id);
-        if (!committed) finish_with(committed.error());
-        else outcome.kind = JobOutcome::Kind::ready;
-      }
-    }
+    return JobOutcome{.kind = JobOutcome::Kind::ready, .reused = true};
   }
-  heartbeat = {};
-  grace = {};
-  events.flush();
+  return build_version(hub, worker_id, job, snap.value(), settings.value(), events, stop);
+}
 
-  if (lost) {
+}  // namespace
+
+void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
+  const std::string tag = "hub worker " + id_ + ": deployment " + std::to_string(job.deployment_id) + " (" + job.user +
+                          "/" + job.site + ")";
+  log::info(tag + ": building, attempt " + std::to_string(job.attempt));
+  EventWriter events(hub_.pool, job.deployment_id);
+  BuildControl control;
+  JobOutcome outcome;
+  {
+    std::jthread heartbeat = keep_lease(hub_, job, tag, control);
+    std::jthread grace = watch_shutdown(hub_, events, shutdown, control);
+    outcome = produce(hub_, id_, job, events, control.stop.get_token());
+  }
+  events.flush();
+  if (control.lost) {
     log::warn(tag + ": result dropped (the job is no longer this worker's)");
     return;
   }
-  if (outcome.kind == JobOutcome::Kind::canceled && handing_back && !canceled) {
+  if (outcome.kind == JobOutcome::Kind::canceled && control.handing_back && !control.canceled) {
     // Keep trying while the database is away: a job handed back is not lost either way (its lease
     // lapses), but handing it back lets another worker start at once.
     for (int i = 0; i < 10; ++i) {
@@ -360,6 +370,10 @@ void Worker::build(const ClaimedJob& job, std::stop_token shutdown) {
     outcome.error = "canceled while it was building";
     outcome.error_code = "canceled";
   }
+  record(job, outcome, tag);
+}
+
+void Worker::record(const ClaimedJob& job, const JobOutcome& outcome, const std::string& tag) {
   // The result is recorded even if the database is away for a while; the lease covers that long.
   auto deadline = std::chrono::steady_clock::now() + hub_.options.lease.lease;
   for (auto wait = 200ms;; wait = std::min(wait * 2, std::chrono::milliseconds(3000))) {

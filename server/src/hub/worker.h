@@ -26,6 +26,8 @@ class Worker {
 
  private:
   void build(const ClaimedJob& job, std::stop_token shutdown);
+  // Records the outcome, retrying while the database is away for up to a lease.
+  void record(const ClaimedJob& job, const JobOutcome& outcome, const std::string& tag);
   HubRuntime& hub_;
   std::string id_;
   std::atomic<bool> busy_{false};

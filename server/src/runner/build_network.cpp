@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <utility>
 #include <thread>
 
 #include "core/file_io.h"
@@ -198,6 +199,87 @@ std::vector<std::string> blocked_ranges() {
 
 bool build_network_available() { return ::access(kSlirp, X_OK) == 0; }
 
+namespace {
+
+// A descriptor, closed with its owner.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  // Moved above 10, close-on-exec: a child's dup2 onto 3…6 never lands on its own source.
+  Fd lifted() && {
+    if (!ok()) return Fd();
+    return Fd(::fcntl(fd_, F_DUPFD_CLOEXEC, 10));
+  }
+
+ private:
+  int fd_;
+};
+
+struct Pipe {
+  Fd read, write;
+};
+
+std::optional<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
+  return Pipe{Fd(fds[0]), Fd(fds[1])};
+}
+
+// slirp4netns (as `as`, where given) for the namespace `net`, which the user namespace `owner`
+// owns: it writes "1" to `ready` once tap0 is configured and stops when `exit` closes.
+Result<pid_t> spawn_slirp(const Fd& net, const Fd& owner, const Fd& ready, const Fd& exit, const fs::path& log,
+                          std::optional<BuildNetwork::Identity> as) {
+  std::vector<std::string> args;
+  if (as)
+    args = {"/usr/bin/setpriv", "--reuid=" + std::to_string(as->uid), "--regid=" + std::to_string(as->gid),
+            "--clear-groups", "--"};
+  args.insert(args.end(), {kSlirp, "--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3",
+                           "--exit-fd=4", "--netns-type=path", "--userns-path=/proc/self/fd/6", "/proc/self/fd/5", "tap0"});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, log.empty() ? "/dev/null" : log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, ready.get(), 3);
+  posix_spawn_file_actions_adddup2(&actions, exit.get(), 4);
+  posix_spawn_file_actions_adddup2(&actions, net.get(), 5);
+  posix_spawn_file_actions_adddup2(&actions, owner.get(), 6);
+  pid_t pid = -1;
+  int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return Error{std::string("cannot start slirp4netns: ") + std::strerror(spawned)};
+  return pid;
+}
+
+// The last line slirp4netns wrote, for a message.
+std::string last_line(const fs::path& log) {
+  std::string text = log.empty() ? std::string() : read_file_or_empty(log);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  auto nl = text.rfind('\n');
+  return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<BuildNetwork>> BuildNetwork::attach(pid_t launcher, std::chrono::milliseconds wait,
                                                            const fs::path& log, std::optional<Identity> as) {
   // The build user can make the tap only where /dev/net/tun is open to everyone (Debian's udev rule
@@ -208,73 +290,23 @@ Result<std::unique_ptr<BuildNetwork>> BuildNetwork::attach(pid_t launcher, std::
     return Error{"builds get the network through slirp4netns, which is not installed (apt-get install slirp4netns)"};
   auto sandbox = find_sandbox(launcher, wait);
   if (!sandbox) return sandbox.error();
-  // ready: slirp4netns writes "1" there once tap0 is configured; exit: it stops when the runner
-  // closes (or loses) the other end, so a crashed runner leaves no slirp4netns behind.
-  int ready[2], exit_pipe[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0) return Error{"cannot set up the build's network: no pipe"};
-  if (::pipe2(exit_pipe, O_CLOEXEC) != 0) {
-    ::close(ready[0]);
-    ::close(ready[1]);
-    return Error{"cannot set up the build's network: no pipe"};
-  }
-  // Above the numbers they become in the child (3 and 4), so no dup2 lands on its own source.
-  for (int* fd : {&ready[1], &exit_pipe[0]}) {
-    int high = ::fcntl(*fd, F_DUPFD_CLOEXEC, 10);
-    ::close(*fd);
-    *fd = high;
-  }
-  // The sandbox's network namespace and the user namespace that owns it, as descriptors slirp4netns
-  // inherits (5 and 6): bwrap's process may have moved on to a nested user namespace by now.
-  int net_fd = ::open(("/proc/" + std::to_string(sandbox.value()) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
-  int owner_fd = net_fd >= 0 ? ::ioctl(net_fd, NS_GET_USERNS) : -1;
-  if (owner_fd >= 0) ::fcntl(owner_fd, F_SETFD, FD_CLOEXEC);
-  for (int* fd : {&net_fd, &owner_fd}) {
-    if (*fd < 0) continue;
-    int high = ::fcntl(*fd, F_DUPFD_CLOEXEC, 10);
-    ::close(*fd);
-    *fd = high;
-  }
-  if (net_fd < 0 || owner_fd < 0) {
-    for (int fd : {ready[0], ready[1], exit_pipe[0], exit_pipe[1], net_fd, owner_fd})
-      if (fd >= 0) ::close(fd);
-    return Error{"the build's sandbox ended before its network was set up"};
-  }
-  std::vector<std::string> args;
-  if (as)
-    args = {"/usr/bin/setpriv", "--reuid=" + std::to_string(as->uid), "--regid=" + std::to_string(as->gid),
-            "--clear-groups", "--"};
-  args.insert(args.end(), {kSlirp, "--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3",
-                                "--exit-fd=4", "--netns-type=path", "--userns-path=/proc/self/fd/6", "/proc/self/fd/5", "tap0"});
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, log.empty() ? "/dev/null" : log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&actions, ready[1], 3);
-  posix_spawn_file_actions_adddup2(&actions, exit_pipe[0], 4);
-  posix_spawn_file_actions_adddup2(&actions, net_fd, 5);
-  posix_spawn_file_actions_adddup2(&actions, owner_fd, 6);
-  pid_t slirp = -1;
-  int spawned = posix_spawn(&slirp, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  for (int fd : {ready[1], exit_pipe[0], net_fd, owner_fd}) ::close(fd);
-  std::unique_ptr<BuildNetwork> network(new BuildNetwork(spawned == 0 ? slirp : -1));
-  network->exit_fd_ = exit_pipe[1];
-  if (spawned != 0) {
-    ::close(ready[0]);
-    return Error{std::string("cannot start slirp4netns: ") + std::strerror(spawned)};
-  }
-  pollfd p{ready[0], POLLIN, 0};
+  // The sandbox's network namespace and the user namespace that owns it: bwrap's process may have
+  // moved on to a nested user namespace by now, so the owner is asked of the namespace itself.
+  Fd net(::open(("/proc/" + std::to_string(sandbox.value()) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+  Fd owner(net.ok() ? ::ioctl(net.get(), NS_GET_USERNS) : -1);
+  auto ready = make_pipe();
+  auto exit = make_pipe();
+  if (!net.ok() || !owner.ok() || !ready || !exit) return Error{"the build's sandbox ended before its network was set up"};
+  auto slirp = spawn_slirp(std::move(net).lifted(), std::move(owner).lifted(), std::move(ready->write).lifted(),
+                           std::move(exit->read).lifted(), log, as);
+  if (!slirp) return slirp.error();
+  ready->write.reset();  // slirp4netns holds the only writer now: its death is an end of file here
+  std::unique_ptr<BuildNetwork> network(new BuildNetwork(slirp.value()));
+  network->exit_fd_ = exit->write.release();
+  pollfd p{ready->read.get(), POLLIN, 0};
   char byte = 0;
-  bool up = ::poll(&p, 1, 10'000) == 1 && ::read(ready[0], &byte, 1) == 1 && byte == '1';
-  ::close(ready[0]);
-  if (!up) {
-    std::string why = log.empty() ? std::string() : read_file_or_empty(log);
-    while (!why.empty() && why.back() == '\n') why.pop_back();
-    if (auto nl = why.rfind('\n'); nl != std::string::npos) why = why.substr(nl + 1);
+  if (::poll(&p, 1, 10'000) != 1 || ::read(ready->read.get(), &byte, 1) != 1 || byte != '1') {
+    std::string why = last_line(log);
     return Error{"slirp4netns did not connect the build's network" + (why.empty() ? "" : " (" + why + ")")};
   }
   if (auto closed = close_ranges(sandbox.value(), as); !closed) return closed.error();
