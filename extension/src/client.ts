@@ -18,6 +18,7 @@ import {
   UnpublishResult,
   WorkDoneProgress,
 } from './protocol';
+import { PublishEvent, SandboxEventParams } from './generated/event';
 
 export interface ClientOptions {
   serverPath: string;
@@ -100,17 +101,24 @@ export class SandboxClient {
     };
   }
 
+  // onProgress gets $/progress (text for people); onEvent the same publish's typed events
+  // (sandbox/event, protocol/schemas/event.json), which is what a status display should read.
   async publish(
     params: Omit<PublishParams, 'workDoneToken'>,
     onProgress: (progress: WorkDoneProgress) => void,
     token?: rpc.CancellationToken,
+    onEvent?: (event: PublishEvent) => void,
   ): Promise<PublishResult> {
     const workDoneToken = `publish-${process.pid}-${nextProgressToken++}`;
     const listener = this.connection.onProgress(new rpc.ProgressType<WorkDoneProgress>(), workDoneToken, onProgress);
+    const events = this.connection.onNotification('sandbox/event', (p: SandboxEventParams) => {
+      if (p.workDoneToken === workDoneToken) onEvent?.(p.event);
+    });
     try {
       return await this.request<PublishResult>('sandbox/publish', { ...params, workDoneToken }, token);
     } finally {
       listener.dispose();
+      events.dispose();
     }
   }
 

@@ -39,7 +39,9 @@ export function activate(context: vscode.ExtensionContext): void {
       return {
         serverPath: choice.path,
         onStderr: (text) => serverLog.append(text),
-        onLogMessage: (p) => (p.type === 4 ? buildLog.appendLine(p.message.replace(/^\[build\] /, '')) : serverLog.appendLine(p.message)),
+        // Build output arrives as typed log events of the publish (below); window/logMessage's log
+        // level repeats it as text for generic LSP clients, so only the other levels are shown here.
+        onLogMessage: (p) => (p.type === 4 ? undefined : serverLog.appendLine(p.message)),
         onDiagnostics: (p) => showProblems(problems, p),
       };
     },
@@ -96,7 +98,15 @@ export function activate(context: vscode.ExtensionContext): void {
     buildLog.appendLine(`── publish ${folder.fsPath} at ${new Date().toLocaleTimeString()} ──`);
     status.update({ kind: 'publishing', folder: label, stage: 'starting', message: 'starting', percent: 0 });
     try {
-      const result = await server.publish(params, (p) => status.update(nextState(label, p, status.state)), cancel.token);
+      const result = await server.publish(
+        params,
+        () => undefined, // $/progress is for generic LSP clients; the status bar reads the typed events
+        cancel.token,
+        (event) => {
+          if (event.event === 'log') buildLog.appendLine(event.message ?? '');
+          status.update(nextState(label, event, status.state));
+        },
+      );
       status.update({ kind: 'published', name: result.name, url: result.url });
       const uploaded =
         result.target === 'hub' ? `, ${result.uploadedFiles ?? 0} files (${result.uploadedBytes ?? 0} bytes) uploaded` : '';

@@ -1,12 +1,14 @@
 // What the one status-bar item shows, as a pure function of the publish state (fed by the
-// server's progress stream), so it is tested without VS Code. Modelled on vscode-clangd's
+// server's typed events, sandbox/event), so it is tested without VS Code. Modelled on vscode-clangd's
 // file-status item: one state, one renderer.
-import { WorkDoneProgress } from './protocol';
+import { PublishEvent } from './generated/event';
+
+type QueueKind = NonNullable<PublishEvent['queue']>;
 
 export type PublishState =
   | { kind: 'idle' }
   | { kind: 'publishing'; folder: string; stage: string; message: string; percent: number }
-  | { kind: 'queued'; folder: string; message: string; percent: number }
+  | { kind: 'queued'; folder: string; message: string; percent: number; queue: QueueKind; ahead?: number }
   | { kind: 'published'; name: string; url: string }
   | { kind: 'failed'; message: string }
   | { kind: 'cancelled' };
@@ -31,7 +33,7 @@ export function render(state: PublishState): StatusView {
       };
     case 'queued':
       return {
-        text: `$(watch) ${queuedLabel(state.message)}`,
+        text: `$(watch) ${queuedLabel(state)}`,
         tooltip: `${state.folder}: ${state.message}\nClick to show the build log or cancel.`,
         command: 'publishingActions',
       };
@@ -42,21 +44,25 @@ export function render(state: PublishState): StatusView {
   }
 }
 
-function queuedLabel(message: string): string {
-  const ahead = /queued: (\d+) publish/.exec(message);
-  if (ahead) return `Queued (${ahead[1]} ahead)`;
-  if (message.startsWith('queued on ')) return 'Queued on the hub';
-  return 'Waiting for another publish';
+function queuedLabel(state: { queue: QueueKind; ahead?: number }): string {
+  if (state.queue === 'machine') return 'Waiting for another publish';
+  if (state.ahead !== undefined) return `Queued (${state.ahead} ahead)`;
+  return state.queue === 'hub' ? 'Queued on the hub' : 'Queued';
 }
 
-// The next state for a $/progress notification of a publish. The server reports
-// "<stage>: <message>" with a percentage, or a queue message.
-export function nextState(folder: string, progress: WorkDoneProgress, previous: PublishState): PublishState {
-  const percent = progress.percentage ?? ('percent' in previous ? previous.percent : 0);
-  const message = progress.message ?? '';
-  if (progress.kind === 'end') return previous;
-  if (/^(queued:|queued on |waiting for another publish)/.test(message)) return { kind: 'queued', folder, message, percent };
-  const stage = /^(snapshot|build|upload|download|extract|publish): /.exec(message);
-  if (stage) return { kind: 'publishing', folder, stage: stage[1], message: message.slice(stage[0].length), percent };
-  return { kind: 'publishing', folder, stage: previous.kind === 'publishing' ? previous.stage : 'starting', message, percent };
+// The next state for one typed event of a publish (sandbox/event): fields only, never the
+// message, which is for people and may be reworded.
+export function nextState(folder: string, event: PublishEvent, previous: PublishState): PublishState {
+  const percent = event.percent ?? ('percent' in previous ? previous.percent : 0);
+  const message = event.message ?? '';
+  switch (event.event) {
+    case 'queued':
+      return { kind: 'queued', folder, message, percent, queue: event.queue ?? 'local', ahead: event.ahead };
+    case 'stage':
+    case 'progress':
+      return { kind: 'publishing', folder, stage: event.stage ?? 'build', message, percent };
+    case 'log':
+    case 'diagnostics':
+      return previous; // the build log and the Problems panel show these
+  }
 }

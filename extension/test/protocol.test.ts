@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import Ajv, { ValidateFunction } from 'ajv';
 import { SandboxClient } from '../src/client';
-import { WorkDoneProgress } from '../src/protocol';
+import { SandboxEventParams } from '../src/generated/event';
 import { nextState, PublishState } from '../src/statusView';
 import { repoRoot, Scratch } from './helpers';
 
@@ -69,24 +69,20 @@ describe('protocol examples', () => {
     });
   }
 
-  test('the example publish progress reports name stages the status bar knows', () => {
-    let reports = 0;
+  test('the example publish events name stages and queues the status bar knows', () => {
+    let events = 0;
     for (const { example } of examples) {
       let state: PublishState = { kind: 'idle' };
-      const publishTokens = new Set<unknown>();
       for (const entry of example.messages) {
-        const params = entry.message?.params as { workDoneToken?: unknown; token?: unknown } | undefined;
-        if (entry.message?.method === 'sandbox/publish') publishTokens.add(params?.workDoneToken);
-        if (entry.message?.method !== '$/progress' || !publishTokens.has(params?.token)) continue;
-        const value = (entry.message.params as { value: WorkDoneProgress }).value;
-        state = nextState('hello', value, state);
-        if (value.kind !== 'report') continue;
-        reports++;
-        assert.ok(state.kind === 'publishing' || state.kind === 'queued', JSON.stringify(value));
-        if (state.kind === 'publishing') assert.notEqual(state.stage, 'starting', `unknown stage in "${value.message}"`);
+        if (entry.message?.method !== 'sandbox/event') continue;
+        const { event } = entry.message.params as SandboxEventParams;
+        state = nextState('hello', event, state);
+        events++;
+        assert.ok(state.kind === 'publishing' || state.kind === 'queued', JSON.stringify(event));
+        if (state.kind === 'publishing') assert.notEqual(state.stage, 'starting', `unknown stage in ${JSON.stringify(event)}`);
       }
     }
-    assert.ok(reports > 0);
+    assert.ok(events > 0);
   });
 });
 

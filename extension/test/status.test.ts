@@ -12,13 +12,13 @@ test('each state renders its text, tooltip and click action', () => {
   const publishing = render({ kind: 'publishing', folder: 'app', stage: 'build', message: 'building… 3 s', percent: 20 });
   assert.equal(publishing.text, '$(sync~spin) Publishing: build 20%');
   assert.equal(publishing.command, 'publishingActions');
-  assert.equal(render({ kind: 'queued', folder: 'app', message: 'queued: 2 publishes ahead', percent: 0 }).text, '$(watch) Queued (2 ahead)');
+  assert.equal(render({ kind: 'queued', folder: 'app', message: 'queued: 2 publishes ahead', percent: 0, queue: 'local', ahead: 2 }).text, '$(watch) Queued (2 ahead)');
   assert.equal(
-    render({ kind: 'queued', folder: 'app', message: 'waiting for another publish on this machine to finish', percent: 0 }).text,
+    render({ kind: 'queued', folder: 'app', message: 'waiting for another publish on this machine to finish', percent: 0, queue: 'machine' }).text,
     '$(watch) Waiting for another publish',
   );
-  assert.equal(render({ kind: 'queued', folder: 'app', message: 'queued: 3 publishes ahead on hub.example.com', percent: 10 }).text, '$(watch) Queued (3 ahead)');
-  assert.equal(render({ kind: 'queued', folder: 'app', message: 'queued on hub.example.com', percent: 10 }).text, '$(watch) Queued on the hub');
+  assert.equal(render({ kind: 'queued', folder: 'app', message: 'queued: 3 publishes ahead on hub.example.com', percent: 10, queue: 'hub', ahead: 3 }).text, '$(watch) Queued (3 ahead)');
+  assert.equal(render({ kind: 'queued', folder: 'app', message: 'queued on hub.example.com', percent: 10, queue: 'hub' }).text, '$(watch) Queued on the hub');
   const published = render({ kind: 'published', name: 'app', url: 'http://127.0.0.1:1/s/app/' });
   assert.equal(published.text, '$(globe) Published');
   assert.equal(published.command, 'openUrl');
@@ -27,26 +27,27 @@ test('each state renders its text, tooltip and click action', () => {
   assert.equal(render({ kind: 'failed', message: 'boom' }).text, '$(error) Publish failed');
 });
 
-test('progress moves the state: stages, queue, a report without a percentage keeps the last one', () => {
-  let s: PublishState = { kind: 'idle' };
-  s = nextState('app', { kind: 'begin', title: 'Publish app', message: 'starting', percentage: 0 }, s);
+test('events move the state: stages, queue, an event without a percentage keeps the last one; messages are never read', () => {
+  let s: PublishState = { kind: 'publishing', folder: 'app', stage: 'starting', message: 'starting', percent: 0 };
+  s = nextState('app', { event: 'stage', stage: 'snapshot', message: 'reading app', percent: 0 }, s);
   assert.equal(s.kind, 'publishing');
-  s = nextState('app', { kind: 'report', message: 'queued: 1 publishes ahead', percentage: 0 }, s);
+  s = nextState('app', { event: 'queued', queue: 'local', message: 'queued: 1 publishes ahead', position: 1, ahead: 1 }, s);
   assert.equal(s.kind, 'queued');
-  s = nextState('app', { kind: 'report', message: 'build: building… 2 s', percentage: 20 }, s);
+  assert.equal(render(s).text, '$(watch) Queued (1 ahead)');
+  s = nextState('app', { event: 'progress', stage: 'build', message: 'building… 2 s', percent: 20 }, s);
   assert.deepEqual(s, { kind: 'publishing', folder: 'app', stage: 'build', message: 'building… 2 s', percent: 20 });
-  s = nextState('app', { kind: 'report', message: 'upload: sending 12 KB to host' }, s);
+  s = nextState('app', { event: 'stage', stage: 'upload', message: 'sending 12 KB to host' }, s);
   assert.equal(s.kind === 'publishing' && s.stage, 'upload');
   assert.equal(s.kind === 'publishing' && s.percent, 20);
   // The hub target: uploading, queued there with a position, then its build.
-  s = nextState('app', { kind: 'report', message: 'upload: sending 3 files: 1.2 MB of 4.5 MB', percentage: 15 }, s);
+  s = nextState('app', { event: 'progress', stage: 'upload', message: 'anything at all', percent: 15, bytes: 1200, totalBytes: 4500 }, s);
   assert.deepEqual(s.kind === 'publishing' && [s.stage, s.percent], ['upload', 15]);
-  s = nextState('app', { kind: 'report', message: 'queued: 0 publishes ahead on hub.example.com', percentage: 30 }, s);
+  s = nextState('app', { event: 'queued', queue: 'hub', message: 'reworded freely', position: 1, ahead: 0, percent: 30 }, s);
   assert.equal(s.kind, 'queued');
-  s = nextState('app', { kind: 'report', message: 'build: building on hub.example.com', percentage: 30 }, s);
+  assert.equal(render(s).text, '$(watch) Queued (0 ahead)');
+  s = nextState('app', { event: 'stage', stage: 'build', message: 'building on hub.example.com', percent: 30 }, s);
   assert.equal(s.kind === 'publishing' && s.stage, 'build');
-  const end = nextState('app', { kind: 'end', message: 'published http://x' }, s);
-  assert.equal(end, s, 'the end is rendered by the result, not the progress');
+  assert.equal(nextState('app', { event: 'log', stage: 'build', message: 'vite building' }, s), s, 'log lines go to the build log');
 });
 
 test('server path: the setting, else the bundled binary, else PATH; else an actionable error', (t) => {

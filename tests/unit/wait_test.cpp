@@ -7,7 +7,7 @@
 
 using namespace std::chrono_literals;
 
-TEST_CASE("wait_for: the whole time without a stop; woken by a stop long before it") {
+TEST_CASE("wait_for: the whole time without a stop, woken by a stop long before it") {
   std::stop_source quiet;
   auto started = std::chrono::steady_clock::now();
   CHECK(studyhub::wait_for(quiet.get_token(), 30ms));

@@ -34,7 +34,7 @@ void TerminalRenderer::operator()(const pipeline::Event& e) {
   switch (e.kind) {
     case Kind::stage:
     case Kind::progress:
-      stage_ = e.stage.empty() ? stage_ : e.stage;
+      stage_ = std::string(pipeline::wire_name(e.stage));
       message_ = e.message;
       percent_ = std::max(percent_, e.percent);
       if (interactive_) draw();
@@ -47,7 +47,7 @@ void TerminalRenderer::operator()(const pipeline::Event& e) {
       break;
     case Kind::log:
       if (interactive_) std::fprintf(stderr, "\r\033[2K  %s\n", e.message.c_str());
-      else std::fprintf(stderr, "[%s] %s\n", e.stage.c_str(), e.message.c_str());
+      else std::fprintf(stderr, "[%s] %s\n", std::string(pipeline::wire_name(e.stage)).c_str(), e.message.c_str());
       if (interactive_) draw();
       break;
     case Kind::diagnostics:

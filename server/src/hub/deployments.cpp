@@ -224,7 +224,7 @@ Result<std::optional<Deployment>> cancel_deployment(db::Connection& conn, int64_
         {db::param(id), db::param(user_id)});
     if (!marked) return marked.error();
     if (marked->empty()) return ok_status();
-    if (auto s = append_events(c, id, {json{{"type", "log"}, {"stage", "build"}, {"message", "cancel requested"}}}); !s)
+    if (auto s = append_events(c, id, {log_line("cancel requested")}); !s)
       return s;
     return notify(c, kCancelChannel, std::to_string(id));
   });

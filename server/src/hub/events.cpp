@@ -6,6 +6,12 @@ namespace studyhub::hub {
 
 using nlohmann::json;
 
+json event_line(const pipeline::Event& e) { return json{{"type", "event"}, {"event", pipeline::to_json(e)}}; }
+
+json log_line(std::string message, pipeline::Stage stage) {
+  return event_line(pipeline::log_event(stage, std::move(message)));
+}
+
 Status append_events(db::Connection& conn, int64_t deployment_id, const std::vector<json>& events) {
   if (events.empty()) return ok_status();
   json list = json::array();

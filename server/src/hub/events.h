@@ -1,9 +1,7 @@
 // A deployment's events: the lines of GET /v1/deployments/<id>/events. Each has a seq (1, 2, …
 // per deployment, never reused, so a follower resumes with ?since=), a time and a type:
-//   state        {"state", "position"?, "url"?, "immutableUrl"?, "error"?, "supersededBy"?, …}
-//   progress     {"stage", "message", "percent"}
-//   log          {"stage", "message"}
-//   diagnostics  {"diagnostics": [{"file", "line", "column", "severity", "message"}]}
+//   state   {"state", "position"?, "url"?, "immutableUrl"?, "error"?, "supersededBy"?, …}
+//   event   {"event": one event of the build, as protocol/schemas/event.json has it (pipeline/event.h)}
 // Appending NOTIFYs studyhub_events with the deployment id, so followers wake at once.
 #pragma once
 
@@ -13,8 +11,13 @@
 
 #include "core/error.h"
 #include "hub/db.h"
+#include "pipeline/event.h"
 
 namespace studyhub::hub {
+
+// The line for one of the build's events, and for a line of the hub's own in the build's log.
+nlohmann::json event_line(const pipeline::Event& e);
+nlohmann::json log_line(std::string message, pipeline::Stage stage = pipeline::Stage::build);
 
 // Each item is {"type": …, …fields}; appended in order, in one statement.
 Status append_events(db::Connection& conn, int64_t deployment_id, const std::vector<nlohmann::json>& events);

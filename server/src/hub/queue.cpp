@@ -125,10 +125,9 @@ Result<bool> finish_job(db::Connection& conn, const ClaimedJob& job, const JobOu
           {db::param(job.site_id), db::param(job.deployment_id), db::param(seq)});
       if (!pointed) return pointed.error();
     } else {
-      events.push_back(json{{"type", "log"},
-                            {"stage", "publish"},
-                            {"message", "the site shows a newer version already (published or rolled back to after "
-                                        "this deployment began); it stays"}});
+      events.push_back(log_line("the site shows a newer version already (published or rolled back to after "
+                                "this deployment began); it stays",
+                                pipeline::Stage::publish));
     }
     e["url"] = urls.site(job.user, job.site);
     e["immutableUrl"] = urls.version(job.user, job.snapshot_id);
@@ -154,7 +153,7 @@ Status hand_back_job(db::Connection& conn, const ClaimedJob& job, const std::str
     auto woke = c.exec("SELECT pg_notify($1, $2)", {db::param(kJobsChannel), db::param(std::to_string(job.deployment_id))});
     if (!woke) return woke.error();
     return append_events(c, job.deployment_id,
-                         {json{{"type", "log"}, {"stage", "build"}, {"message", why}}, state_event("queued")});
+                         {log_line(why), state_event("queued")});
   });
   if (!done) return done;
   return refresh_positions(conn);
@@ -198,7 +197,7 @@ Result<int> rescue_expired_jobs(db::Connection& conn) {
         if (!updated) return updated.error();
         std::string note = why + "; the build goes back to the queue (attempt " + std::to_string(attempt + 1) + " of " +
                            std::to_string(max) + " next)";
-        if (auto s = append_events(c, id, {json{{"type", "log"}, {"stage", "build"}, {"message", note}}, state_event("queued")}); !s)
+        if (auto s = append_events(c, id, {log_line(note), state_event("queued")}); !s)
           return s;
         auto woke = c.exec("SELECT pg_notify($1, $2)", {db::param(kJobsChannel), db::param(std::to_string(id))});
         if (!woke) return woke.error();

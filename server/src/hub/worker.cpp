@@ -42,16 +42,14 @@ class EventWriter {
     wake_.notify_all();
   }
 
-  void add(json event) {
+  void add(const pipeline::Event& event) {
     std::lock_guard lock(mutex_);
-    if (event["type"] == "log" && ++log_lines_ > kMaxLogLines) {
+    if (event.kind == pipeline::Event::Kind::log && ++log_lines_ > kMaxLogLines) {
       if (log_lines_ == kMaxLogLines + 1)
-        pending_.push_back(json{{"type", "log"}, {"stage", "build"},
-                                {"message", "… the log is longer than " + std::to_string(kMaxLogLines) +
-                                                " lines; the rest is not kept"}});
+        pending_.push_back(log_line("… the log is longer than " + std::to_string(kMaxLogLines) + " lines; the rest is not kept"));
       return;
     }
-    pending_.push_back(std::move(event));
+    pending_.push_back(event_line(event));
     wake_.notify_all();
   }
 
@@ -111,24 +109,6 @@ class EventWriter {
   size_t log_lines_ = 0;
   std::jthread thread_;
 };
-
-json event_json(const pipeline::Event& e) {
-  using Kind = pipeline::Event::Kind;
-  switch (e.kind) {
-    case Kind::stage:
-    case Kind::progress:
-      return {{"type", "progress"}, {"stage", e.stage}, {"message", e.message}, {"percent", e.percent}};
-    case Kind::diagnostics: {
-      json list = json::array();
-      for (const auto& d : e.diagnostics) list.push_back(pipeline::to_json(d));
-      return {{"type", "diagnostics"}, {"diagnostics", list}};
-    }
-    case Kind::log:
-    case Kind::queued:
-      break;
-  }
-  return {{"type", "log"}, {"stage", e.stage.empty() ? "build" : e.stage}, {"message", e.message}};
-}
 
 // The sandbox's own .studyhub-sandbox.json, when it has one (preset, outputDir, build time).
 Result<settings::WorkspaceSettings> sandbox_settings(const BlobStore& blobs, const snapshot::Snapshot& snap) {
@@ -248,9 +228,8 @@ std::jthread watch_shutdown(HubRuntime& hub, EventWriter& events, std::stop_toke
     std::stop_callback on_shutdown(shutdown, [&] { either.request_stop(); });
     wait_until_stopped(either.get_token());
     if (done.stop_requested()) return;
-    events.add(json{{"type", "log"}, {"stage", "build"},
-                    {"message", "the worker is shutting down; the build may finish within " +
-                                    std::to_string(hub.options.shutdown_grace.count()) + " s"}});
+    events.add(pipeline::log_event(pipeline::Stage::build, "the worker is shutting down; the build may finish within " +
+                                                               std::to_string(hub.options.shutdown_grace.count()) + " s"));
     if (!wait_for(done, hub.options.shutdown_grace)) return;
     control.handing_back = true;
     control.stop.request_stop();
@@ -299,14 +278,14 @@ JobOutcome build_version(HubRuntime& hub, const std::string& worker_id, const Cl
       .timeout_seconds = std::min(settings.build_timeout_seconds.value_or(hub.options.max_build_seconds),
                                   hub.options.max_build_seconds),
       .sandbox = sandbox};
-  events.add(event_json(pipeline::stage_event("snapshot", std::to_string(snap.files.size()) + " files, snapshot " +
-                                                              job.snapshot_id.substr(0, 12), 10)));
+  events.add(pipeline::stage_event(pipeline::Stage::snapshot, std::to_string(snap.files.size()) + " files, snapshot " +
+                                                              job.snapshot_id.substr(0, 12), 10));
   auto built = pipeline::build_site(request, staging.value(), stop,
-                                    [&](const pipeline::Event& e) { events.add(event_json(e)); });
+                                    [&](const pipeline::Event& e) { events.add(e); });
   if (!built) return failed_outcome(built.error().error, built.error().diagnostics);
   events.flush();  // the build's lines come before the state change
   if (auto conn = hub.pool.acquire(5s)) (void)mark_state(*conn.value(), job, "publishing");
-  events.add(event_json(pipeline::stage_event("publish", "publishing " + job.user + "/" + job.site, 95)));
+  events.add(pipeline::stage_event(pipeline::Stage::publish, "publishing " + job.user + "/" + job.site, 95));
   if (auto committed = hub.sites.commit(staging.value(), job.user, job.snapshot_id); !committed)
     return failed_outcome(committed.error());
   return JobOutcome{.kind = JobOutcome::Kind::ready};
@@ -329,7 +308,7 @@ JobOutcome produce(HubRuntime& hub, const std::string& worker_id, const ClaimedJ
   };
   if (hub.sites.has_version(job.user, job.snapshot_id) && built_for_user()) {
     hub.sites.touch_version(job.user, job.snapshot_id);
-    events.add(event_json(pipeline::stage_event("publish", "already built: published at once", 95)));
+    events.add(pipeline::stage_event(pipeline::Stage::publish, "already built: published at once", 95));
     return JobOutcome{.kind = JobOutcome::Kind::ready, .reused = true};
   }
   return build_version(hub, worker_id, job, snap.value(), settings.value(), events, stop);

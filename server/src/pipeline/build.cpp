@@ -85,16 +85,16 @@ Result<BuiltSite, PublishFailure> build_site(const BuildRequest& request, const 
       std::string host = runner::url_host(url);
       if (url.starts_with("http://") && !host.starts_with("127.") && !host.starts_with("localhost") &&
           !host.starts_with("[::1]"))
-        emit(log_event("build", "warning: " + host +
+        emit(log_event(Stage::build, "warning: " + host +
                                     " is reached over plain http, so the access token crosses the network unencrypted; "
                                     "use an https:// URL"));
     }
 
-  emit(stage_event("build", "building with the " + built.preset.name + " preset on " + where, 20));
+  emit(stage_event(Stage::build, "building with the " + built.preset.name + " preset on " + where, 20));
   LogTail tail;
   auto on_log = [&](std::string_view line) {
     tail.add(line);
-    emit(log_event("build", std::string(line)));
+    emit(log_event(Stage::build, std::string(line)));
   };
   std::atomic<bool> building{true};
   std::jthread ticker;
@@ -104,7 +104,7 @@ Result<BuiltSite, PublishFailure> build_site(const BuildRequest& request, const 
       for (int seconds = 1; building; ++seconds) {
         for (int i = 0; i < 10 && building; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         if (building)
-          emit(progress_event("build", "building… " + std::to_string(seconds) + " s", 20));
+          emit(progress_event(Stage::build, "building… " + std::to_string(seconds) + " s", 20));
       }
     });
   }
@@ -114,7 +114,8 @@ Result<BuiltSite, PublishFailure> build_site(const BuildRequest& request, const 
                                             int base = step == "upload" ? 20 : step == "build" ? 30 : 70;
                                             int percent = base + (step == "build" ? 0 : pct / 10);
                                             emit(Event{.kind = step != last_step ? Event::Kind::stage : Event::Kind::progress,
-                                                       .stage = step, .message = message, .percent = percent});
+                                                       .stage = stage_named(step).value_or(Stage::build),
+                                                       .message = message, .percent = percent});
                                             last_step = step;
                                           }});
   building = false;
@@ -143,10 +144,10 @@ Result<BuiltSite, PublishFailure> build_site(const BuildRequest& request, const 
     return remote && e.code != "io" ? Error{"the answer from " + where + " is unusable: " + e.message, false, e.code} : e;
   };
 
-  emit(stage_event("extract", "unpacking the built site", 80));
+  emit(stage_event(Stage::extract, "unpacking the built site", 80));
   auto extracted = archive::extract_site_base64(run->stdout_text, staging);
   if (!extracted) return fail(unusable(extracted.error()));
-  emit(progress_event("extract", std::to_string(extracted->files) + " files in the site", 90));
+  emit(progress_event(Stage::extract, std::to_string(extracted->files) + " files in the site", 90));
   return BuiltSite{staging, extracted->files, built.preset.name};
 }
 

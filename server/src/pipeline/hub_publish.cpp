@@ -80,11 +80,12 @@ struct Followed {
   json final_line;    // the final state's line
   std::deque<std::string> log_tail;
   std::vector<Diagnostic> diagnostics;
-  std::string last_stage;
+  std::optional<Stage> last_stage;
   int percent = 0;
 };
 
-// Renders one NDJSON line of the hub as the pipeline's events.
+// Renders one NDJSON line of the hub as the pipeline's events: "state" lines become queued and
+// stage events here; "event" lines are the worker's own events, decoded by the one decoder.
 void render_line(const json& line, Followed& f, const std::string& host, const EventSink& emit) {
   const std::string type = line.value("type", "");
   f.last_seq = std::max<int64_t>(f.last_seq, line.value("seq", int64_t{0}));
@@ -93,49 +94,47 @@ void render_line(const json& line, Followed& f, const std::string& host, const E
     if (f.state == "queued") {
       if (line.contains("position") && line["position"].is_number_integer()) {
         int position = line["position"].get<int>();
-        emit(Event{.kind = Event::Kind::queued,
-                   .message = "queued: " + std::to_string(std::max(0, position - 1)) + " publishes ahead on " + host,
-                   .position = position});
+        int ahead = std::max(0, position - 1);
+        emit(queued_event(Queue::hub, "queued: " + std::to_string(ahead) + " publishes ahead on " + host, position, ahead));
       } else {
-        emit(Event{.kind = Event::Kind::queued, .message = "queued on " + host});
+        emit(queued_event(Queue::hub, "queued on " + host));
       }
     } else if (f.state == "building") {
-      f.last_stage = "build";
+      f.last_stage = Stage::build;
       f.percent = std::max(f.percent, 30);
       std::string attempt = line.value("attempt", 1) > 1 ? " (attempt " + std::to_string(line.value("attempt", 1)) + ")" : "";
-      emit(stage_event("build", "building on " + host + attempt, f.percent));
+      emit(stage_event(Stage::build, "building on " + host + attempt, f.percent));
     } else if (f.state == "publishing") {
-      f.last_stage = "publish";
+      f.last_stage = Stage::publish;
       f.percent = std::max(f.percent, 95);
-      emit(stage_event("publish", "publishing on " + host, f.percent));
+      emit(stage_event(Stage::publish, "publishing on " + host, f.percent));
     }
     if (f.state == "ready" || f.state == "failed" || f.state == "canceled" || f.state == "superseded") f.final_line = line;
     return;
   }
-  if (type == "progress") {
-    std::string stage = line.value("stage", "build");
-    if (stage == "snapshot") return;  // the worker reading the snapshot it was sent: not news here
-    // The worker's percentages, kept above the upload's share.
-    f.percent = std::max(f.percent, std::max(30, line.value("percent", 0)));
-    emit(Event{.kind = stage != f.last_stage ? Event::Kind::stage : Event::Kind::progress, .stage = stage,
-               .message = line.value("message", ""), .percent = f.percent});
-    f.last_stage = stage;
-    return;
+  auto event = type == "event" ? event_from_json(line.value("event", json())) : std::nullopt;
+  if (!event) return;  // a kind of line this client does not know: not ours to guess at
+  switch (event->kind) {
+    case Event::Kind::stage:
+    case Event::Kind::progress:
+      if (event->stage == Stage::snapshot) return;  // the worker reading the snapshot it was sent: not news here
+      // The worker's percentages, kept above the upload's share.
+      f.percent = std::max(f.percent, std::max(30, event->percent));
+      event->kind = f.last_stage != event->stage ? Event::Kind::stage : Event::Kind::progress;
+      event->percent = f.percent;
+      f.last_stage = event->stage;
+      break;
+    case Event::Kind::log:
+      f.log_tail.push_back(event->message);
+      if (f.log_tail.size() > kLogTailLines) f.log_tail.pop_front();
+      break;
+    case Event::Kind::diagnostics:
+      f.diagnostics = event->diagnostics;
+      break;
+    case Event::Kind::queued:
+      break;
   }
-  if (type == "log") {
-    std::string message = line.value("message", "");
-    f.log_tail.push_back(message);
-    if (f.log_tail.size() > kLogTailLines) f.log_tail.pop_front();
-    emit(log_event(line.value("stage", "build"), message));
-    return;
-  }
-  if (type == "diagnostics" && line.contains("diagnostics") && line["diagnostics"].is_array()) {
-    std::vector<Diagnostic> list;
-    for (const auto& d : line["diagnostics"])
-      if (auto parsed = diagnostic_from_json(d)) list.push_back(*parsed);
-    f.diagnostics = list;
-    emit(Event{.kind = Event::Kind::diagnostics, .diagnostics = list});
-  }
+  emit(*event);
 }
 
 }  // namespace
@@ -145,17 +144,17 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
   const std::string folder = plan.snapshot.folder.string();
   auto fail = [&](Error e) { return PublishFailure{std::move(e), {}, {}, folder}; };
   hub_client::HubClient hub(plan.target.hub, {.note = [&](const std::string& message) {
-                              emit(progress_event("upload", message, 10));
+                              emit(progress_event(Stage::upload, message, 10));
                             }});
   const std::string host = hub.host();
   if (plan.target.hub.url.starts_with("http://")) {
     std::string h = host;
     if (!h.starts_with("127.") && !h.starts_with("localhost") && !h.starts_with("[::1]"))
-      emit(log_event("upload", "warning: " + h + " is reached over plain http, so your hub token crosses the network "
+      emit(log_event(Stage::upload, "warning: " + h + " is reached over plain http, so your hub token crosses the network "
                                                  "unencrypted; use an https:// URL"));
   }
 
-  emit(stage_event("upload", "connecting to " + host, 10));
+  emit(stage_event(Stage::upload, "connecting to " + host, 10));
   if (auto ok = hub.check(stop); !ok) return fail(ok.error());
 
   // Only what the hub lacks travels: the list of blob ids first.
@@ -204,15 +203,18 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
     }
     uint64_t total = 0;
     for (const auto& b : blobs) total += b.size;
-    emit(progress_event("upload", "sending " + std::to_string(blobs.size()) + " files (" + human_bytes(total) + ") to " + host, 10));
+    emit(progress_event(Stage::upload, "sending " + std::to_string(blobs.size()) + " files (" + human_bytes(total) + ") to " + host, 10));
     auto last_report = Clock::now() - 1s;
     auto done = hub.upload(blobs, [&](uint64_t sent, uint64_t all) {
       if (Clock::now() - last_report < 100ms && sent != all) return;
       last_report = Clock::now();
       int percent = 10 + static_cast<int>(all ? sent * 20 / all : 20);
-      emit(progress_event("upload", "sending " + std::to_string(blobs.size()) + " files: " + human_bytes(sent) + " of " +
-                                        human_bytes(all),
-                          percent));
+      Event e = progress_event(Stage::upload,
+                               "sending " + std::to_string(blobs.size()) + " files: " + human_bytes(sent) + " of " + human_bytes(all),
+                               percent);
+      e.bytes = sent;
+      e.total_bytes = all;
+      emit(e);
     }, stop);
     if (!done) return done;
     uploaded_files += blobs.size();
@@ -222,7 +224,7 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
 
   const std::string previous = known_snapshot(env.state_dir, plan.target.hub.url, plan.name);
   if (previous == plan.snapshot.id) {
-    emit(progress_event("upload", "nothing to send: " + host + " has this snapshot already", 30));
+    emit(progress_event(Stage::upload, "nothing to send: " + host + " has this snapshot already", 30));
   } else {
     // The hub has every blob of the snapshot it last took for this site: ask only about the
     // others (a one-file change asks about one id, not 10,000). Should it have lost some,
@@ -235,7 +237,7 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
     }
     auto missing = ask.empty() ? Result<std::vector<std::string>>(std::vector<std::string>{}) : hub.missing(ask, stop);
     if (!missing) return fail(missing.error());
-    if (missing->empty()) emit(progress_event("upload", "nothing to send: " + host + " has every file already", 30));
+    if (missing->empty()) emit(progress_event(Stage::upload, "nothing to send: " + host + " has every file already", 30));
     else if (auto sent = upload_missing(missing.value()); !sent) return fail(sent.error());
   }
 
@@ -271,7 +273,7 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
     return r;
   };
   if (deployment->value("state", "") == "ready") {
-    emit(progress_event("publish", "already published on " + host + ": nothing to build", 100));
+    emit(progress_event(Stage::publish, "already published on " + host + ": nothing to build", 100));
     return result_from(deployment.value(), true);
   }
 
@@ -286,7 +288,7 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
   for (;;) {
     if (stop.stop_requested() && !cancel_sent) {
       cancel_sent = true;
-      emit(log_event("build", "cancelling deployment " + std::to_string(id) + " on " + host));
+      emit(log_event(Stage::build, "cancelling deployment " + std::to_string(id) + " on " + host));
       auto canceled = hub.cancel(id);
       if (!canceled) return fail(Error{"could not cancel the deployment on " + host + ": " + canceled.error().message});
       follow_stop = std::stop_source();  // follow on, briefly, to see it end
@@ -301,7 +303,7 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
       if (state == "superseded" && followed.final_line.contains("supersededBy")) {
         // A newer publish of this site replaced this one before it was built: its result is ours.
         int64_t next = followed.final_line["supersededBy"].get<int64_t>();
-        emit(log_event("build", "a newer publish of " + plan.name + " replaced this one before it was built; following "
+        emit(log_event(Stage::build, "a newer publish of " + plan.name + " replaced this one before it was built; following "
                                 "deployment " + std::to_string(next)));
         id = next;
         followed = Followed{};
@@ -311,7 +313,7 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
         auto d = hub.deployment(id, {});
         json base = d ? d.value() : followed.final_line;
         if (!d) base["snapshotId"] = plan.snapshot.id;
-        emit(progress_event("publish", "published on " + host, 100));
+        emit(progress_event(Stage::publish, "published on " + host, 100));
         return result_from(base, followed.final_line.value("cached", false));
       }
       if (state == "canceled" && (cancel_sent || stop.stop_requested())) return fail(cancelled_error());
@@ -338,7 +340,7 @@ PublishOutcome publish_to_hub(const PublishPlan& plan, const PipelineEnv& env, s
                         " (" + (followed_ok ? std::string("the stream kept ending") : followed_ok.error().message) +
                         "); it goes on there — run the publish again to see its result"});
     auto wait = std::chrono::milliseconds(std::min(8000, 250 << std::min(drops, 5)));
-    emit(log_event("build", "the event stream from " + host + " dropped; resuming after line " +
+    emit(log_event(Stage::build, "the event stream from " + host + " dropped; resuming after line " +
                                 std::to_string(followed.last_seq) + " in " + std::to_string(wait.count()) + " ms"));
     (void)wait_for(stop, wait);
   }

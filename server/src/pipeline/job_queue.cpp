@@ -29,12 +29,12 @@ JobQueue::~JobQueue() {
 }
 
 void JobQueue::announce_positions() {
-  for (size_t i = 0; i < queue_.size(); ++i) {
+  // The first in line starts at once (the worker takes it): only those behind others are told.
+  for (size_t i = 1; i < queue_.size(); ++i) {
     if (queue_[i] == running_) continue;
-    int position = static_cast<int>(i) + (running_ ? 0 : 1);
-    Event e{.kind = Event::Kind::queued,
-            .message = "queued: " + std::to_string(position) + (position == 1 ? " publish" : " publishes") + " ahead",
-            .position = position};
+    int ahead = static_cast<int>(i);
+    Event e = queued_event(Queue::local, "queued: " + std::to_string(ahead) + (ahead == 1 ? " publish" : " publishes") + " ahead",
+                           ahead, ahead);
     for (auto& w : queue_[i]->waiters) w->sink(e);
   }
 }

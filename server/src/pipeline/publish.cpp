@@ -26,7 +26,7 @@ Result<FileLock> wait_for_build_lock(const fs::path& state_dir, std::stop_token 
   waited = false;
   if (!lock || lock->held()) return lock;
   waited = true;
-  emit(Event{.kind = Event::Kind::queued, .message = "waiting for another publish on this machine to finish"});
+  emit(queued_event(Queue::machine, "waiting for another publish on this machine to finish"));
   for (int tick = 0;; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (stop.stop_requested()) return cancelled_error();
@@ -71,27 +71,27 @@ Result<PublishPlan> plan_publish(const PublishRequest& request, const PipelineEn
   auto settings = settings::load_workspace_settings(request.folder);
   if (!settings) return settings.error();
   plan.settings = settings.value();
-  for (const auto& w : plan.settings.warnings) emit(log_event("snapshot", "warning: " + w));
+  for (const auto& w : plan.settings.warnings) emit(log_event(Stage::snapshot, "warning: " + w));
   auto layers = request.target_layers;
   layers.push_back(runner::target_from_environment());
   auto target = runner::choose_target(layers, plan.settings);
   if (!target) return target.error();
   plan.target = std::move(target.value());
 
-  emit(stage_event("snapshot", "reading " + request.folder.filename().string(), 0));
+  emit(stage_event(Stage::snapshot, "reading " + request.folder.filename().string(), 0));
   plan.snapshot_at_ms = now_ms();
   auto snap = snapshot::take_snapshot(request.folder, plan.settings,
                                       {.state_dir = env.state_dir, .stop = stop, .progress = [&](std::string_view what, int pct) {
-                                         emit(progress_event("snapshot", std::string(what), pct / 10));
+                                         emit(progress_event(Stage::snapshot, std::string(what), pct / 10));
                                        }});
   if (!snap) return snap.error();
   plan.snapshot = std::move(snap.value());
-  for (const auto& w : plan.snapshot.warnings) emit(log_event("snapshot", "warning: " + w));
+  for (const auto& w : plan.snapshot.warnings) emit(log_event(Stage::snapshot, "warning: " + w));
 
   if (request.name) plan.name = *request.name;
   else if (plan.settings.name) plan.name = publish::slugify(*plan.settings.name);
   else plan.name = publish::slugify(plan.snapshot.folder.filename().string());
-  emit(progress_event("snapshot",
+  emit(progress_event(Stage::snapshot,
                 std::to_string(plan.snapshot.files.size()) + " files, snapshot " + plan.snapshot.id.substr(0, 12), 10));
   return plan;
 }
@@ -110,7 +110,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
   // Points the name at the built version (committing it first when just built); a newer snapshot of
   // the same folder published meanwhile stays, and is the answer.
   auto point = [&](bool cached, std::optional<fs::path> staging = std::nullopt) -> PublishOutcome {
-    emit(stage_event("publish", "publishing " + plan->name, 95));
+    emit(stage_event(Stage::publish, "publishing " + plan->name, 95));
     publish::SiteInfo info{.name = plan->name, .snapshot_id = plan->snapshot.id, .folder = folder,
                            .published_at_ms = now_ms(), .files = plan->snapshot.files.size(),
                            .bytes = plan->snapshot.bytes, .history = {}, .snapshot_at_ms = plan->snapshot_at_ms};
@@ -120,14 +120,14 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
     if (!base) return fail(base.error(), folder);
     PublishResult r = finish(plan.value(), base.value(), cached, started);
     if (pointed->snapshot_id != plan->snapshot.id) {
-      emit(progress_event("publish", "a newer snapshot of this folder was published meanwhile; it stays", 100));
+      emit(progress_event(Stage::publish, "a newer snapshot of this folder was published meanwhile; it stays", 100));
       r.snapshot_id = pointed->snapshot_id;
       r.immutable_url = base.value() + "/v/" + pointed->snapshot_id + "/";
       r.files = pointed->files;
       r.bytes = pointed->bytes;
       return r;
     }
-    emit(progress_event("publish", cached ? "already built: published at once" : "published", 100));
+    emit(progress_event(Stage::publish, cached ? "already built: published at once" : "published", 100));
     return r;
   };
   if (store.has_version(plan->snapshot.id)) return point(true);
@@ -165,7 +165,7 @@ PublishOutcome run_publish(const PublishRequest& request, const PipelineEnv& env
     runner::SandboxOptions options;
     auto support = runner::probe_sandbox(options);
     if (!support.bwrap) return fail(Error{"--isolate: " + support.problem}, folder);
-    emit(log_event("build", "isolated: " + support.describe()));
+    emit(log_event(Stage::build, "isolated: " + support.describe()));
     // node_modules carry over in the folder's work folder, as they do without the sandbox.
     sandbox = runner::SandboxRun{.cache_dir = work_dir, .options = options,
                                  .support = support, .limits = {}};

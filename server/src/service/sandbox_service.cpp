@@ -135,12 +135,17 @@ rpc::Reply publish_method(Services& services, rpc::RequestContext& ctx) {
   std::mutex percent_mutex;
   auto sink = [&](const pipeline::Event& e) {
     using Kind = pipeline::Event::Kind;
+    // The typed event for clients that read fields (the extension's status bar); $/progress and
+    // window/logMessage below carry the same for generic LSP clients, as text for people.
+    json params{{"folder", canonical.string()}, {"event", pipeline::to_json(e)}};
+    if (ctx.params.contains("workDoneToken")) params["workDoneToken"] = ctx.params["workDoneToken"];
+    ctx.session->notify("sandbox/event", std::move(params));
     switch (e.kind) {
       case Kind::stage:
       case Kind::progress: {
         std::lock_guard lock(percent_mutex);
         percent = std::max(percent, e.percent);
-        progress->report(e.stage + ": " + e.message, percent);
+        progress->report(std::string(pipeline::wire_name(e.stage)) + ": " + e.message, percent);
         break;
       }
       case Kind::queued: {
@@ -149,7 +154,7 @@ rpc::Reply publish_method(Services& services, rpc::RequestContext& ctx) {
         break;
       }
       case Kind::log:
-        ctx.session->log_message(rpc::MessageType::log, "[" + e.stage + "] " + e.message);
+        ctx.session->log_message(rpc::MessageType::log, "[" + std::string(pipeline::wire_name(e.stage)) + "] " + e.message);
         break;
       case Kind::diagnostics:
         services.diagnostics.publish(*ctx.session, canonical.string(), e.diagnostics);
