@@ -290,15 +290,7 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     auto conn = hub_.pool.acquire(5s);
     if (!conn) return error_response(req, from_error(conn.error()));
 
-    auto route = [&](std::initializer_list<std::string_view> shape) {
-      if (parts.size() != shape.size()) return false;
-      size_t i = 0;
-      for (auto s : shape) {
-        if (s != "*" && parts[i] != s) return false;
-        ++i;
-      }
-      return true;
-    };
+    auto route = [&](std::initializer_list<std::string_view> shape) { return matches(parts, shape); };
     db::Connection& c = *conn.value();
     if (route({"me"})) {
       if (method != http::verb::get) return method_not_allowed(req, "GET");
@@ -306,7 +298,7 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     }
     if (route({"blobs", "missing"})) {
       if (method != http::verb::post) return method_not_allowed(req, "POST");
-      return missing_blobs(req, *conn.value(), me);
+      return missing_blobs(req, c, me);
     }
     if (route({"blobs", "*"})) {
       if (method != http::verb::put) return method_not_allowed(req, "PUT");
@@ -315,51 +307,71 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
     }
     if (route({"sites"})) {
       if (method != http::verb::get) return method_not_allowed(req, "GET");
-      auto sites = list_sites(c, me.id, hub_.options.keep_versions);
-      if (!sites) return error_response(req, from_error(sites.error()));
-      json list = json::array();
-      for (const auto& s : sites.value()) list.push_back(site_json(s, me.name, hub_.urls));
-      return json_response(req, http::status::ok, {{"sites", list}});
+      return sites(req, c, me);
     }
-    if (route({"sites", "*"}) || route({"sites", "*", "deployments"}) || route({"sites", "*", "rollback"})) {
-      std::string name(parts[1]);
-      if (!publish::is_valid_name(name))
-        return error_response(req, bad("name.invalid", "'" + name.substr(0, 80) +
-                                                           "' is not a site name: use lowercase letters, digits and "
-                                                           "single dashes, at most 63"));
-      if (parts.size() == 3 && parts[2] == "deployments") {
-        if (method != http::verb::post) return method_not_allowed(req, "POST");
-        return create(req, c, me, name);
-      }
-      if (parts.size() == 3) {
-        if (method != http::verb::post) return method_not_allowed(req, "POST");
-        return rollback(req, c, me, name);
-      }
-      if (method == http::verb::get) return site(req, c, me, name);
-      if (method == http::verb::delete_) return remove_site(req, c, me, name);
-      return method_not_allowed(req, "GET, DELETE");
+    if (route({"sites", "*"}) || route({"sites", "*", "deployments"}) || route({"sites", "*", "rollback"}))
+      return site_route(req, c, me, parts);
+    if (route({"deployments", "*"}) || route({"deployments", "*", "events"}) || route({"deployments", "*", "cancel"}))
+      return deployment_route(req, c, me, parts, exchange);
+    return error_response(req, not_found("no such route: " + std::string(path.substr(0, 100))));
+  }
+
+  static bool matches(const std::vector<std::string_view>& parts, std::initializer_list<std::string_view> shape) {
+    if (parts.size() != shape.size()) return false;
+    size_t i = 0;
+    for (auto s : shape) {
+      if (s != "*" && parts[i] != s) return false;
+      ++i;
     }
-    if (route({"deployments", "*"}) || route({"deployments", "*", "events"}) || route({"deployments", "*", "cancel"})) {
-      auto id = parse_id(parts[1]);
-      if (!id) return error_response(req, not_found("no deployment " + std::string(parts[1].substr(0, 40))));
-      if (parts.size() == 2) {
-        if (method != http::verb::get) return method_not_allowed(req, "GET");
-        auto d = get_deployment(c, *id, me.id);
-        if (!d) return error_response(req, from_error(d.error()));
-        if (!d.value()) return error_response(req, not_found("you have no deployment " + std::to_string(*id)));
-        return json_response(req, http::status::ok, to_json(*d.value(), hub_.urls));
-      }
-      if (parts[2] == "cancel") {
-        if (method != http::verb::post) return method_not_allowed(req, "POST");
-        auto d = cancel_deployment(c, *id, me.id);
-        if (!d) return error_response(req, from_error(d.error()));
-        if (!d.value()) return error_response(req, not_found("you have no deployment " + std::to_string(*id)));
-        return json_response(req, http::status::ok, to_json(*d.value(), hub_.urls));
-      }
+    return true;
+  }
+
+  ApiResponse sites(const ApiRequest& req, db::Connection& c, const User& me) {
+    auto sites = list_sites(c, me.id, hub_.options.keep_versions);
+    if (!sites) return error_response(req, from_error(sites.error()));
+    json list = json::array();
+    for (const auto& s : sites.value()) list.push_back(site_json(s, me.name, hub_.urls));
+    return json_response(req, http::status::ok, {{"sites", list}});
+  }
+
+  // /v1/sites/<name>, …/deployments, …/rollback
+  ApiResponse site_route(const ApiRequest& req, db::Connection& c, const User& me, const std::vector<std::string_view>& parts) {
+    const auto method = req.method();
+    std::string name(parts[1]);
+    if (!publish::is_valid_name(name))
+      return error_response(req, bad("name.invalid", "'" + name.substr(0, 80) +
+                                                         "' is not a site name: use lowercase letters, digits and "
+                                                         "single dashes, at most 63"));
+    if (parts.size() == 3 && parts[2] == "deployments") {
+      if (method != http::verb::post) return method_not_allowed(req, "POST");
+      return create(req, c, me, name);
+    }
+    if (parts.size() == 3) {
+      if (method != http::verb::post) return method_not_allowed(req, "POST");
+      return rollback(req, c, me, name);
+    }
+    if (method == http::verb::get) return site(req, c, me, name);
+    if (method == http::verb::delete_) return remove_site(req, c, me, name);
+    return method_not_allowed(req, "GET, DELETE");
+  }
+
+  // /v1/deployments/<id>, …/events, …/cancel (nullopt: an event stream took the request over)
+  std::optional<ApiResponse> deployment_route(const ApiRequest& req, db::Connection& c, const User& me,
+                                              const std::vector<std::string_view>& parts,
+                                              const std::shared_ptr<host::Exchange>& exchange) {
+    const auto method = req.method();
+    auto id = parse_id(parts[1]);
+    if (!id) return error_response(req, not_found("no deployment " + std::string(parts[1].substr(0, 40))));
+    if (parts.size() == 3 && parts[2] == "events") {
       if (method != http::verb::get) return method_not_allowed(req, "GET");
       return follow(req, c, me, *id, exchange);
     }
-    return error_response(req, not_found("no such route: " + std::string(path.substr(0, 100))));
+    const bool cancel = parts.size() == 3;
+    if (method != (cancel ? http::verb::post : http::verb::get)) return method_not_allowed(req, cancel ? "POST" : "GET");
+    auto d = cancel ? cancel_deployment(c, *id, me.id) : get_deployment(c, *id, me.id);
+    if (!d) return error_response(req, from_error(d.error()));
+    if (!d.value()) return error_response(req, not_found("you have no deployment " + std::to_string(*id)));
+    return json_response(req, http::status::ok, to_json(*d.value(), hub_.urls));
   }
 
   ApiResponse method_not_allowed(const ApiRequest& req, const char* allow) {

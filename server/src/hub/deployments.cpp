@@ -91,6 +91,87 @@ json to_json(const Deployment& d, const Urls& urls) {
   return j;
 }
 
+namespace {
+
+// The site's row, locked; made first when the user has none of that name (within the quota).
+Result<int64_t> lock_or_create_site(db::Connection& c, const User& user, const std::string& name, const Quotas& quotas) {
+  auto site = lock_site(c, user.id, name);
+  if (!site) return site.error();
+  if (site.value()) return *site.value();
+  auto count = c.exec("SELECT count(*) FROM sites WHERE user_id = $1", {db::param(user.id)});
+  if (!count) return count.error();
+  if (count->integer(0, 0) >= quotas.max_sites)
+    return quota("quota.sites", "you have " + std::to_string(count->integer(0, 0)) +
+                                    " sites, this hub's limit per user; unpublish one first");
+  auto made = c.exec("INSERT INTO sites (user_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                     {db::param(user.id), db::param(name)});
+  if (!made) return made.error();
+  site = lock_site(c, user.id, name);
+  if (!site) return site.error();
+  if (!site.value()) return Error{"the site " + name + " vanished while it was created; try again"};
+  return *site.value();
+}
+
+// A deployment that answers this request instead of a new one: a retried request (same key), the
+// published snapshot (cached), or the same snapshot already on its way.
+Result<std::optional<Deployment>> existing_answer(db::Connection& c, const User& user, int64_t site_id,
+                                                  const NewDeployment& request) {
+  if (request.request_key) {
+    auto same = c.exec("SELECT id FROM deployments WHERE user_id = $1 AND request_key = $2",
+                       {db::param(user.id), db::param(*request.request_key)});
+    if (!same) return same.error();
+    if (!same->empty()) {
+      auto d = load(c, same->integer(0, 0));
+      if (!d) return d.error();
+      return std::optional<Deployment>(d.value());
+    }
+  }
+  auto existing = c.exec(
+      "SELECT d.id, d.id = s.current_deployment_id AS current FROM deployments d JOIN sites s ON s.id = d.site_id "
+      "WHERE d.site_id = $1 AND d.snapshot_id = $2 "
+      "  AND (d.id = s.current_deployment_id OR d.state IN ('queued', 'building', 'publishing')) "
+      "ORDER BY current DESC, d.id DESC LIMIT 1",
+      {db::param(site_id), db::param(request.snapshot_id)});
+  if (!existing) return existing.error();
+  if (existing->empty()) return std::optional<Deployment>();
+  auto d = load(c, existing->integer(0, 0));
+  if (!d) return d.error();
+  if (existing->boolean(0, 1)) d->cached = true;
+  return std::optional<Deployment>(d.value());
+}
+
+// A new queued deployment and its job; what still waited for the site is superseded by it (only
+// the newest content is worth building; a build already running finishes, then this one runs).
+Result<int64_t> enqueue(db::Connection& c, const User& user, int64_t site_id, const NewDeployment& request) {
+  auto inserted = c.exec(
+      "INSERT INTO deployments (site_id, user_id, snapshot_id, state, file_count, bytes, request_key) "
+      "VALUES ($1, $2, $3, 'queued', $4, $5, $6) RETURNING id",
+      {db::param(site_id), db::param(user.id), db::param(request.snapshot_id), db::param(request.files),
+       db::param(request.bytes), request.request_key ? db::param(*request.request_key) : db::null()});
+  if (!inserted) return inserted.error();
+  const int64_t id = inserted->integer(0, 0);
+  auto superseded = c.exec(
+      "WITH gone AS (DELETE FROM jobs WHERE site_id = $1 AND state = 'available' RETURNING deployment_id) "
+      "UPDATE deployments SET state = 'superseded', superseded_by = $2, finished_at = clock_timestamp(), "
+      "  last_position = NULL "
+      "WHERE id IN (SELECT deployment_id FROM gone) RETURNING id",
+      {db::param(site_id), db::param(id)});
+  if (!superseded) return superseded.error();
+  for (int i = 0; i < superseded->size(); ++i) {
+    json e = state_event("superseded");
+    e["supersededBy"] = id;
+    if (auto s = append_events(c, superseded->integer(i, 0), {e}); !s) return s.error();
+  }
+  auto job = c.exec("INSERT INTO jobs (deployment_id, site_id, user_id, state) VALUES ($1, $2, $3, 'available')",
+                    {db::param(id), db::param(site_id), db::param(user.id)});
+  if (!job) return job.error();
+  if (auto s = append_events(c, id, {state_event("queued")}); !s) return s.error();
+  if (auto s = notify(c, kJobsChannel, std::to_string(id)); !s) return s.error();
+  return id;
+}
+
+}  // namespace
+
 Result<CreateOutcome> create_deployment(db::Connection& conn, const User& user, const NewDeployment& request,
                                         const Quotas& quotas) {
   CreateOutcome out;
@@ -98,85 +179,23 @@ Result<CreateOutcome> create_deployment(db::Connection& conn, const User& user, 
   auto done = db::transaction(conn, [&](db::Connection& c) -> Status {
     out = {};
     created_id = 0;
-    auto site = lock_site(c, user.id, request.site);
-    if (!site) return site.error();
-    if (!site.value()) {
-      auto count = c.exec("SELECT count(*) FROM sites WHERE user_id = $1", {db::param(user.id)});
-      if (!count) return count.error();
-      if (count->integer(0, 0) >= quotas.max_sites)
-        return quota("quota.sites", "you have " + std::to_string(count->integer(0, 0)) +
-                                        " sites, this hub's limit per user; unpublish one first");
-      auto made = c.exec("INSERT INTO sites (user_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                         {db::param(user.id), db::param(request.site)});
-      if (!made) return made.error();
-      site = lock_site(c, user.id, request.site);
-      if (!site) return site.error();
-      if (!site.value()) return Error{"the site " + request.site + " vanished while it was created; try again"};
-    }
-    const int64_t site_id = *site.value();
-
-    // A retried request, the published snapshot, or the same snapshot already on its way: answer
-    // that deployment instead of making a second one.
-    if (request.request_key) {
-      auto same = c.exec("SELECT id FROM deployments WHERE user_id = $1 AND request_key = $2",
-                         {db::param(user.id), db::param(*request.request_key)});
-      if (!same) return same.error();
-      if (!same->empty()) {
-        auto d = load(c, same->integer(0, 0));
-        if (!d) return d.error();
-        out.deployment = d.value();
-        return ok_status();
-      }
-    }
-    auto existing = c.exec(
-        "SELECT d.id, d.id = s.current_deployment_id AS current FROM deployments d JOIN sites s ON s.id = d.site_id "
-        "WHERE d.site_id = $1 AND d.snapshot_id = $2 "
-        "  AND (d.id = s.current_deployment_id OR d.state IN ('queued', 'building', 'publishing')) "
-        "ORDER BY current DESC, d.id DESC LIMIT 1",
-        {db::param(site_id), db::param(request.snapshot_id)});
-    if (!existing) return existing.error();
-    if (!existing->empty()) {
-      auto d = load(c, existing->integer(0, 0));
-      if (!d) return d.error();
-      out.deployment = d.value();
-      if (existing->boolean(0, 1)) out.deployment.cached = true;
+    auto site_id = lock_or_create_site(c, user, request.site, quotas);
+    if (!site_id) return site_id.error();
+    auto answer = existing_answer(c, user, site_id.value(), request);
+    if (!answer) return answer.error();
+    if (answer.value()) {
+      out.deployment = *answer.value();
       return ok_status();
     }
-
     auto queued = c.exec("SELECT count(*) FROM deployments WHERE user_id = $1 AND state = 'queued' AND site_id <> $2",
-                         {db::param(user.id), db::param(site_id)});
+                         {db::param(user.id), db::param(site_id.value())});
     if (!queued) return queued.error();
     if (queued->integer(0, 0) >= quotas.max_queued)
       return quota("quota.queued", "you have " + std::to_string(queued->integer(0, 0)) +
                                        " deployments waiting, this hub's limit per user; wait for some to finish");
-
-    auto inserted = c.exec(
-        "INSERT INTO deployments (site_id, user_id, snapshot_id, state, file_count, bytes, request_key) "
-        "VALUES ($1, $2, $3, 'queued', $4, $5, $6) RETURNING id",
-        {db::param(site_id), db::param(user.id), db::param(request.snapshot_id), db::param(request.files),
-         db::param(request.bytes), request.request_key ? db::param(*request.request_key) : db::null()});
-    if (!inserted) return inserted.error();
-    created_id = inserted->integer(0, 0);
-
-    // What still waits for this site is replaced by the newer deployment: only the newest content
-    // is worth building. A build already running finishes (and then this one runs).
-    auto superseded = c.exec(
-        "WITH gone AS (DELETE FROM jobs WHERE site_id = $1 AND state = 'available' RETURNING deployment_id) "
-        "UPDATE deployments SET state = 'superseded', superseded_by = $2, finished_at = clock_timestamp(), "
-        "  last_position = NULL "
-        "WHERE id IN (SELECT deployment_id FROM gone) RETURNING id",
-        {db::param(site_id), db::param(created_id)});
-    if (!superseded) return superseded.error();
-    for (int i = 0; i < superseded->size(); ++i) {
-      json e = state_event("superseded");
-      e["supersededBy"] = created_id;
-      if (auto s = append_events(c, superseded->integer(i, 0), {e}); !s) return s;
-    }
-    auto job = c.exec("INSERT INTO jobs (deployment_id, site_id, user_id, state) VALUES ($1, $2, $3, 'available')",
-                      {db::param(created_id), db::param(site_id), db::param(user.id)});
-    if (!job) return job.error();
-    if (auto s = append_events(c, created_id, {state_event("queued")}); !s) return s;
-    if (auto s = notify(c, kJobsChannel, std::to_string(created_id)); !s) return s;
+    auto id = enqueue(c, user, site_id.value(), request);
+    if (!id) return id.error();
+    created_id = id.value();
     out.created = true;
     return ok_status();
   });
