@@ -177,29 +177,26 @@ Result<BlobStore::Put> BlobStore::put_file(const std::string& oid, const fs::pat
   return Put::stored;
 }
 
-Result<BlobStore::Tree> BlobStore::write_tree(const std::vector<ManifestFile>& files, const Limits& limits,
-                                              const std::string& expected_id) const {
-  if (files.size() > limits.max_files)
-    return Error{"the deployment has " + std::to_string(files.size()) + " files, over this hub's limit of " +
-                     std::to_string(limits.max_files),
-                 false, "limits.files"};
-  // The list itself, in memory: paths, modes, ids, repeats, a name both a file and a folder.
+namespace {
+
+// The list itself, in memory, as folders of entries: paths, modes, ids, repeats, and a name that is
+// both a file and a folder are checked; nothing is read from the store.
+Result<Dir> tree_of(const std::vector<ManifestFile>& files) {
   Dir root;
   std::set<std::string> seen;
-  std::vector<git_oid> ids(files.size());
-  for (size_t i = 0; i < files.size(); ++i) {
-    const ManifestFile& f = files[i];
+  for (const ManifestFile& f : files) {
+    git_oid id;
     if (auto problem = path_problem(f.path); !problem.empty())
       return invalid("the path '" + f.path.substr(0, 200) + "' " + problem);
     if (f.mode != 0100644 && f.mode != 0100755 && f.mode != 0120000)
       return invalid(f.path + " has the mode " + std::to_string(f.mode) + "; use \"100644\", \"100755\" or \"120000\"");
-    if (!parse_oid(f.oid, ids[i])) return invalid(f.path + " has no valid blob id");
+    if (!parse_oid(f.oid, id)) return invalid(f.path + " has no valid blob id");
     if (!seen.insert(f.path).second) return invalid(f.path + " is listed twice");
     Dir* dir = &root;  // every part but the last is a folder
     size_t start = 0;
     for (size_t slash; (slash = f.path.find('/', start)) != std::string::npos; start = slash + 1)
       dir = &dir->dirs[f.path.substr(start, slash - start)];
-    dir->entries.emplace_back(f.path.substr(start), ids[i], static_cast<git_filemode_t>(f.mode));
+    dir->entries.emplace_back(f.path.substr(start), id, static_cast<git_filemode_t>(f.mode));
   }
   std::vector<std::pair<const Dir*, std::string>> stack{{&root, ""}};
   while (!stack.empty()) {
@@ -209,70 +206,84 @@ Result<BlobStore::Tree> BlobStore::write_tree(const std::vector<ManifestFile>& f
       if (dir->dirs.count(name)) return invalid(prefix + name + " is both a file and a folder");
     for (const auto& [name, sub] : dir->dirs) stack.emplace_back(&sub, prefix + name + "/");
   }
+  return root;
+}
 
+Error file_too_large(const std::string& what, uint64_t size, const Limits& limits) {
+  return Error{what + " is " + human_bytes(size) + ", over this hub's limit of " + human_bytes(limits.max_file_bytes) + " a file",
+               false, "limits.file"};
+}
+
+Error deployment_too_large(const Limits& limits) {
+  return Error{"the deployment is over this hub's limit of " + human_bytes(limits.max_deployment_bytes), false,
+               "limits.deployment"};
+}
+
+}  // namespace
+
+Result<BlobStore::Tree> BlobStore::write_tree(const std::vector<ManifestFile>& files, const Limits& limits,
+                                              const std::string& expected_id) const {
+  if (files.size() > limits.max_files)
+    return Error{"the deployment has " + std::to_string(files.size()) + " files, over this hub's limit of " +
+                     std::to_string(limits.max_files),
+                 false, "limits.files"};
+  auto root = tree_of(files);
+  if (!root) return root.error();
   // A tree this store verified before (every blob read and measured, links checked) needs only
   // the proof that the list makes it: its id, computed in memory. A re-publish of 10,000 unchanged
   // files then costs no read of 10,000 objects.
-  if (!expected_id.empty() && is_oid(expected_id)) {
+  if (!expected_id.empty() && is_oid(expected_id))
     if (auto known = verified_tree(expected_id)) {
-      auto id = tree_id_in_memory(root);
+      auto id = tree_id_in_memory(root.value());
       if (!id) return id.error();
       Tree tree{.id = git::hex(id.value()), .files = files.size(), .bytes = known->bytes};
       if (tree.id != expected_id) return tree;  // the caller says the list and the id differ
-      if (known->largest > limits.max_file_bytes)
-        return Error{"a file of this deployment is " + human_bytes(known->largest) + ", over this hub's limit of " +
-                         human_bytes(limits.max_file_bytes) + " a file",
-                     false, "limits.file"};
-      if (known->bytes > limits.max_deployment_bytes)
-        return Error{"the deployment is over this hub's limit of " + human_bytes(limits.max_deployment_bytes), false,
-                     "limits.deployment"};
+      if (known->largest > limits.max_file_bytes) return file_too_large("a file of this deployment", known->largest, limits);
+      if (known->bytes > limits.max_deployment_bytes) return deployment_too_large(limits);
       return tree;
     }
-  }
+  auto checked = check_blobs(files, limits);
+  if (!checked) return checked.error();
+  git_repository* raw_repo = nullptr;
+  if (git_repository_open_bare(&raw_repo, repo_.c_str()) != 0) return git::failure("cannot open the blob store");
+  git::Repository repo(raw_repo);
+  auto id = write_dir(repo.get(), root.value());
+  if (!id) return id.error();
+  Tree tree{.id = git::hex(id.value()), .files = files.size(), .bytes = checked->bytes};
+  remember_verified(tree.id, checked.value());
+  return tree;
+}
 
+// Every blob stored and within the limits; links followed through each other, as the kernel
+// would, and none leading out of the folder.
+Result<BlobStore::Verified> BlobStore::check_blobs(const std::vector<ManifestFile>& files, const Limits& limits) const {
   auto odb = open_odb(objects_dir());
   if (!odb) return odb.error();
-  Tree tree;
-  uint64_t largest = 0;
+  Verified v;
   relpath::LinkTree links;
-  for (size_t i = 0; i < files.size(); ++i) {
-    const ManifestFile& f = files[i];
+  for (const ManifestFile& f : files) {
+    git_oid id;
     size_t size = 0;
     git_object_t type;
-    if (git_odb_read_header(&size, &type, odb->get(), &ids[i]) != 0 || type != GIT_OBJECT_BLOB)
+    if (!parse_oid(f.oid, id) || git_odb_read_header(&size, &type, odb->get(), &id) != 0 || type != GIT_OBJECT_BLOB)
       return Error{f.path + ": its blob " + f.oid + " is not stored; upload it first", false, "blobs.missing"};
-    if (size > limits.max_file_bytes)
-      return Error{f.path + " is " + human_bytes(size) + ", over this hub's limit of " + human_bytes(limits.max_file_bytes) +
-                       " a file",
-                   false, "limits.file"};
-    largest = std::max<uint64_t>(largest, size);
-    tree.bytes += size;
-    if (tree.bytes > limits.max_deployment_bytes)
-      return Error{"the deployment is over this hub's limit of " + human_bytes(limits.max_deployment_bytes), false,
-                   "limits.deployment"};
+    if (size > limits.max_file_bytes) return file_too_large(f.path, size, limits);
+    v.largest = std::max<uint64_t>(v.largest, size);
+    v.bytes += size;
+    if (v.bytes > limits.max_deployment_bytes) return deployment_too_large(limits);
     if (f.mode == 0120000) {
       auto target = read(f.oid);
       if (!target) return target.error();
       links[f.path] = {relpath::Entry::Kind::link, std::move(target.value())};
     }
   }
-  // Links are followed through each other, as the kernel would, not read one by one.
-  if (!links.empty()) {
-    for (const auto& f : files)
-      if (f.mode != 0120000) links[f.path] = {relpath::Entry::Kind::file, {}};
-    if (auto bad = relpath::first_escaping_link(links))
-      return Error{bad->path + " is a link that " + bad->resolution.why() + "; links must stay inside the sandbox folder",
-                   false, "files.link"};
-  }
-  git_repository* raw_repo = nullptr;
-  if (git_repository_open_bare(&raw_repo, repo_.c_str()) != 0) return git::failure("cannot open the blob store");
-  git::Repository repo(raw_repo);
-  auto id = write_dir(repo.get(), root);
-  if (!id) return id.error();
-  tree.id = git::hex(id.value());
-  tree.files = files.size();
-  remember_verified(tree.id, {.bytes = tree.bytes, .largest = largest});
-  return tree;
+  if (links.empty()) return v;
+  for (const auto& f : files)
+    if (f.mode != 0120000) links[f.path] = {relpath::Entry::Kind::file, {}};
+  if (auto bad = relpath::first_escaping_link(links))
+    return Error{bad->path + " is a link that " + bad->resolution.why() + "; links must stay inside the sandbox folder",
+                 false, "files.link"};
+  return v;
 }
 
 // <data>/blobs.git/verified/<tree id>: "<bytes> <largest file>", written after a full check.

@@ -69,6 +69,7 @@ class BlobStore {
     uint64_t bytes = 0, largest = 0;
   };
   std::optional<Verified> verified_tree(const std::string& tree_id) const;
+  Result<Verified> check_blobs(const std::vector<ManifestFile>& files, const Limits& limits) const;
   void remember_verified(const std::string& tree_id, Verified v) const;
 
   explicit BlobStore(std::filesystem::path repo) : repo_(std::move(repo)) {}
