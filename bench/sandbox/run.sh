@@ -4,6 +4,7 @@
 # default: bubblewrap, a fresh tmpfs work folder, cgroup limits, npm install every time).
 #   (1) a trivial build (mkdir, tar, base64): the sandbox's start-up per build
 #   (2) examples/hello-vite after a one-file edit, through the CLI: a whole publish
+#   (3) a trivial build with an install step: what the install step's own network costs
 # Every run's answer is checked (HTTP 200, no error, a tar.gz with build/index.html) before hyperfine
 # counts it.
 #   bench/sandbox/run.sh [BUILD_DIR]      (needs hyperfine, curl, node, npm registry access)
@@ -30,7 +31,8 @@ start_runner() {  # name, flags…
 }
 PLAIN=$(start_runner plain --isolation none)
 BOXED=$(start_runner boxed)
-echo "== runners: plain $PLAIN, sandboxed $BOXED ($(grep -o 'sandboxed: .*' "$WORK/boxed.log" | head -1))"
+OFFLINE=$(start_runner offline --build-network none)
+echo "== runners: plain $PLAIN, sandboxed $BOXED ($(grep -o 'sandboxed: .*' "$WORK/boxed.log" | head -1)), sandboxed without network $OFFLINE"
 
 # (1) A trivial build.
 cat > "$WORK/trivial.json" <<'J'
@@ -51,6 +53,17 @@ hyperfine -N --warmup 3 --runs 30 --export-json "$WORK/h1.json" \
   --command-name plain "$WORK/check.sh $PLAIN" --command-name sandboxed "$WORK/check.sh $BOXED" >/dev/null
 node -e 'const r = require(process.argv[1]).results; const [p, s] = r.map(x => x.mean * 1000);
   console.log(`   plain ${p.toFixed(1)} ms, sandboxed ${s.toFixed(1)} ms: +${(s - p).toFixed(1)} ms a build (ratio ${(s / p).toFixed(2)})`)' "$WORK/h1.json"
+
+# (3) What the install step's own network costs (slirp4netns started, routes closed): a trivial
+# build with an install step, on the sandboxed runner and on one whose builds get no network.
+sed 's|"command":"mkdir|"command":"true\\n#studyhub:build\\nmkdir|' "$WORK/trivial.json" > "$WORK/install.json"
+sed "s|@$WORK/trivial.json|@$WORK/install.json|" "$WORK/check.sh" > "$WORK/check-install.sh"
+chmod +x "$WORK/check-install.sh"
+echo "== (3) a trivial build with an install step: its own network (slirp4netns) against none"
+hyperfine -N --warmup 3 --runs 30 --export-json "$WORK/h3.json" \
+  --command-name network "$WORK/check-install.sh $BOXED" --command-name none "$WORK/check-install.sh $OFFLINE" >/dev/null
+node -e 'const r = require(process.argv[1]).results; const [n, o] = r.map(x => x.mean * 1000);
+  console.log(`   with its own network ${n.toFixed(1)} ms, without ${o.toFixed(1)} ms: +${(n - o).toFixed(1)} ms a build`)' "$WORK/h3.json"
 
 # (2) The Vite app, a one-file edit before each publish, whole CLI publish (snapshot, upload, build, extract).
 cp -r examples/hello-vite "$WORK/app"
