@@ -174,9 +174,9 @@ class ApiSession : public std::enable_shared_from_this<ApiSession> {
   }
 
   void drain(size_t budget) {
-    auto scratch = std::make_shared<std::array<char, 65536>>();
-    stream_.async_read_some(net::buffer(*scratch), [self = shared_from_this(), scratch, budget](beast::error_code ec,
-                                                                                               std::size_t n) {
+    if (!drain_buffer_) drain_buffer_ = std::make_unique<std::array<char, 65536>>();  // one per session, reused
+    stream_.async_read_some(net::buffer(*drain_buffer_), [self = shared_from_this(), budget](beast::error_code ec,
+                                                                                           std::size_t n) {
       if (ec || n >= budget) return;
       self->drain(budget - n);
     });
@@ -188,6 +188,7 @@ class ApiSession : public std::enable_shared_from_this<ApiSession> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::request_parser<http::file_body>> file_parser_;
   Admission admitted_;  // kept while the body is read: its context may hold a slot or a file to remove
+  std::unique_ptr<std::array<char, 65536>> drain_buffer_;  // what a refused request still sends is read into it
   bool api_request_ = false;
   std::shared_ptr<void> response_;
 };
