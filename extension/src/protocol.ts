@@ -1,5 +1,6 @@
 // The JSON-RPC contract of studyhub-sandbox serve, as TypeScript types (protocol/README.md and
 // protocol/schemas are the source; the tests validate what this side sends against the schemas).
+import type { Diagnostic } from './generated/event';
 
 export type Target = 'local' | 'docker-run' | 'hub';
 
@@ -43,13 +44,8 @@ export interface PublishResult {
   uploadedBytes?: number;
 }
 
-export interface Diagnostic {
-  file: string;
-  line: number;
-  column: number;
-  severity: 'error' | 'warning';
-  message: string;
-}
+// A problem found in the build output: the schema's own (protocol/schemas/event.json), generated.
+export type { Diagnostic };
 
 // `data` of a failed publish (-32803).
 export interface PublishFailureData {
