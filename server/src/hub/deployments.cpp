@@ -205,6 +205,12 @@ Result<CreateOutcome> create_deployment(db::Connection& conn, const User& user, 
     auto d = load(conn, created_id);
     if (!d) return d.error();
     out.deployment = d.value();
+    if (const Deployment& now = d.value(); now.state != "queued")
+      // A worker claimed it between its creation and this answer (it was next in line). The answer
+      // to a creation is the deployment as created; its events tell what came after.
+      out.deployment = Deployment{.id = now.id, .site = now.site, .user = now.user, .snapshot_id = now.snapshot_id,
+                                  .state = "queued", .position = 1, .files = now.files, .bytes = now.bytes,
+                                  .created_at = now.created_at};
   }
   return out;
 }
