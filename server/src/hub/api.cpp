@@ -238,15 +238,11 @@ class Api : public host::ApiHandler, public std::enable_shared_from_this<Api> {
       if (!caller->slot) return refuse(quota_streams(hub_.options.max_streams_per_user));
       auto unowned = not_owned(*conn.value(), caller->user.id, {oid});
       if (!unowned) return refuse(from_error(unowned.error()));
-      if (auto length = content_length(header); length && !unowned->empty()) {  // what they own costs nothing again
-        auto used = stored_bytes(*conn.value(), caller->user.id);
-        if (!used) return refuse(from_error(used.error()));
-        if (static_cast<uint64_t>(used.value()) + *length > hub_.options.max_stored_bytes_per_user)
-          return refuse(from_error(Error{"this upload would take your stored files past this hub's limit of " +
-                                             human_bytes(hub_.options.max_stored_bytes_per_user) +
-                                             " a user; unpublish sites you no longer need",
-                                         false, "quota.storage"}));
-      }
+      if (auto length = content_length(header); length && !unowned->empty())  // what they own costs nothing again
+        if (auto fits = fits_quota(*conn.value(), caller->user.id, static_cast<int64_t>(*length),
+                                   static_cast<int64_t>(hub_.options.max_stored_bytes_per_user));
+            !fits)
+          return refuse(from_error(fits.error()));
       caller->spool = std::make_shared<SpoolFile>(SpoolFile{hub_.sites.new_upload_path()});
       a.spool_file = caller->spool->path;
       a.body_limit = hub_.options.limits.max_file_bytes;

@@ -33,6 +33,16 @@ Result<int64_t> stored_bytes(db::Connection& conn, int64_t user_id) {
   return rows->integer(0, 0);
 }
 
+Status fits_quota(db::Connection& conn, int64_t user_id, int64_t more, int64_t max_stored_bytes) {
+  auto used = stored_bytes(conn, user_id);
+  if (!used) return used.error();
+  if (used.value() + more <= max_stored_bytes) return ok_status();
+  return Error{"this upload would take your stored files to " + human_bytes(static_cast<uint64_t>(used.value() + more)) +
+                   ", over this hub's limit of " + human_bytes(static_cast<uint64_t>(max_stored_bytes)) +
+                   " a user; unpublish sites you no longer need",
+               false, "quota.storage"};
+}
+
 Status record_upload(db::Connection& conn, int64_t user_id, const std::string& oid, int64_t size,
                      int64_t max_stored_bytes) {
   return db::transaction(conn, [&](db::Connection& c) -> Status {
@@ -44,13 +54,7 @@ Status record_upload(db::Connection& conn, int64_t user_id, const std::string& o
     auto owned = c.exec("SELECT 1 FROM blob_owners WHERE user_id = $1 AND oid = $2", {db::param(user_id), db::param(oid)});
     if (!owned) return owned.error();
     if (!owned->empty()) return ok_status();
-    auto used = stored_bytes(c, user_id);
-    if (!used) return used.error();
-    if (used.value() + size > max_stored_bytes)
-      return Error{"this upload would take your stored files to " + human_bytes(static_cast<uint64_t>(used.value() + size)) +
-                       ", over this hub's limit of " + human_bytes(static_cast<uint64_t>(max_stored_bytes)) +
-                       " a user; unpublish sites you no longer need",
-                   false, "quota.storage"};
+    if (auto fits = fits_quota(c, user_id, size, max_stored_bytes); !fits) return fits;
     auto inserted = c.exec("INSERT INTO blob_owners (user_id, oid, size) VALUES ($1, $2, $3)",
                            {db::param(user_id), db::param(oid), db::param(size)});
     if (!inserted) return inserted.error();

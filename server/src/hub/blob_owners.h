@@ -19,6 +19,10 @@ Result<std::vector<std::string>> not_owned(db::Connection& conn, int64_t user_id
 // Bytes of the blobs this user uploaded (each counted once, however many files name it).
 Result<int64_t> stored_bytes(db::Connection& conn, int64_t user_id);
 
+// Whether `more` bytes still fit under the user's quota; an Error with the code quota.storage when
+// they do not (checked on an upload's Content-Length before its body, and again when it is recorded).
+Status fits_quota(db::Connection& conn, int64_t user_id, int64_t more, int64_t max_stored_bytes);
+
 // Records that the user uploaded `oid` (`size` bytes), unless it would take them past
 // `max_stored_bytes`: then an Error with the code quota.storage. Uploading a blob they own again
 // costs nothing.
